@@ -1,0 +1,35 @@
+"""Packaging for tfgan_zoo.
+
+`configs/` at the repository root is installed as the `tfgan_zoo.configs` package so that
+`--model=NAME` finds `configs/NAME.py` whether the zoo is installed editable or not.
+"""
+import setuptools
+
+INSTALL_REQUIRES = [
+    "tensorflow>=2.21,<2.22",
+    "tf-keras>=2.21,<2.22",
+    "tensorflow-model-optimization>=0.8.1,<0.9",
+    "tensorflow-datasets>=4.9.9,<4.10",
+    "importlib_resources",  # TFDS's download manager imports it but does not declare it
+    "tensorboard>=2.21,<2.22",
+    "absl-py>=1.2,<2",  # TF-MOT pins absl-py~=1.2
+    "ml-collections>=1.0,<2",
+    "scikit-learn>=1.4",
+    "ai-edge-litert>=2.3,<2.4",
+    "numpy>=1.26",
+    "pillow>=10",
+    "tqdm>=4.66",
+]
+
+setuptools.setup(
+    name="tfgan_zoo",
+    version="0.1.0",
+    description="A TensorFlow/Keras model zoo of GANs: train, evaluate, prune and export.",
+    python_requires=">=3.10,<3.13",
+    packages=setuptools.find_packages(include=["tfgan_zoo", "tfgan_zoo.*"])
+    + ["tfgan_zoo.configs"],
+    package_dir={"tfgan_zoo.configs": "configs"},
+    install_requires=INSTALL_REQUIRES,
+    extras_require={"test": ["pytest>=8", "ruff==0.17.*"]},
+    entry_points={"console_scripts": ["tfgan-zoo=tfgan_zoo.cli:main"]},
+)
