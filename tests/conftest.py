@@ -1,0 +1,23 @@
+"""Shared test setup: tfgan_zoo is imported first (it switches TensorFlow to tf_keras), and the
+CPU is split into two logical devices so MirroredStrategy can be tested without a GPU."""
+import tfgan_zoo  # noqa: F401  # isort: skip  (must precede TensorFlow)
+import tensorflow as tf
+
+_cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(
+    _cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def digits_data_dir(tmp_path_factory):
+    """A TFDS data_dir with the embedded sklearn_digits prepared once for the whole session."""
+    import tensorflow_datasets as tfds
+
+    from tfgan_zoo import data  # registers the builder
+
+    path = tmp_path_factory.mktemp("tfds")
+    tfds.builder(data.EMBEDDED_DATASET, data_dir=str(path)).download_and_prepare()
+    return str(path)

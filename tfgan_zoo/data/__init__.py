@@ -1,0 +1,21 @@
+"""Datasets for the zoo: `ds, spec = data.load(config.data, resolution, batch_size)`.
+
+`config.data` fields:
+  dataset: a TFDS image dataset name ("sklearn_digits", "mnist", "fashion_mnist", "cifar10",
+    "celeb_a", ...) or "folder:/path/to/images" (one subfolder per class for labels).
+  data_dir: TFDS data directory, or None for TFDS's default (which honours $TFDS_DATA_DIR).
+  download: whether a TFDS dataset that is not prepared may be downloaded.
+  channels: 1 or 3 to force grayscale or RGB, None for the dataset's own.
+  cache: keep the decoded, resized uint8 images in memory.
+  shuffle_buffer: number of examples the shuffle draws from.
+
+`sklearn_digits` is embedded: it prepares offline, in seconds, from scikit-learn's copy of the
+UCI handwritten digits. Importing this package registers it with TFDS.
+"""
+from tfgan_zoo.data import digits  # noqa: F401  (registers the sklearn_digits TFDS builder)
+from tfgan_zoo.data.pipeline import describe, load
+from tfgan_zoo.data.spec import DatasetSpec
+
+EMBEDDED_DATASET = digits.NAME
+
+__all__ = ["EMBEDDED_DATASET", "DatasetSpec", "describe", "load"]

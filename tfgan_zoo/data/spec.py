@@ -1,0 +1,42 @@
+"""What a data source hands the pipeline: a DatasetSpec of its images and a way to read them."""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import tensorflow as tf
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """The images a pipeline yields, as the models need to know them.
+
+    name: the `dataset` string of the config ("mnist", "folder:/data/faces", ...).
+    split: the split read ("train", "test", ...).
+    resolution: height and width after resizing; 0 from `describe`, where nothing is resized.
+    channels: 1 (grayscale) or 3 (RGB), after any conversion the config asked for.
+    num_classes: number of label classes; 0 for unlabeled data, whose labels are all 0.
+    class_names: one name per class, in label order; empty for unlabeled data.
+    num_examples: number of examples in the split.
+    """
+
+    name: str
+    split: str
+    resolution: int
+    channels: int
+    num_classes: int
+    class_names: tuple[str, ...]
+    num_examples: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A data source opened and checked, before any pipeline is built.
+
+    `read(shuffle_files)` returns an unbatched `tf.data.Dataset` of `(image, label)` pairs: image
+    uint8 [H, W, c] (H and W may vary; c may differ from `spec.channels`, the pipeline converts),
+    label int64 scalar.
+    """
+
+    spec: DatasetSpec
+    read: Callable[[bool], tf.data.Dataset]
