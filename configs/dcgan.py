@@ -1,0 +1,93 @@
+"""DCGAN (Radford et al. 2016) on the embedded handwritten digits.
+
+Train it:
+  python -m tfgan_zoo.train --model=dcgan                 # about 4 minutes on 2 CPU cores
+  python -m tfgan_zoo.train --model=dcgan --preset=tiny   # a few seconds: smoke test, CI
+
+The default run needs no internet: `sklearn_digits` is the 1,797 real 8x8 digits that ship
+inside scikit-learn, upscaled to 28x28. Any value can be overridden from the command line,
+e.g. `--config.train.batch_size=128` or `--dataset=mnist --config.model.resolution=28`.
+"""
+from ml_collections import config_dict
+
+PRESETS = ("tiny",)
+
+
+def get_config(preset=None):
+    """Returns the DCGAN config; `preset="tiny"` is the cheap variant for tests and laptops."""
+    config = config_dict.ConfigDict()
+    config.model_name = "dcgan"  # the family module: tfgan_zoo/models/dcgan.py
+
+    config.model = config_dict.ConfigDict(
+        dict(
+            resolution=28,  # 7 * 2^k or 4 * 2^k: 28, 32, 64, 128
+            latent_dim=100,
+            latent_distribution="normal",  # or "uniform" in [-1, 1]
+            base_channels=32,  # D's first layer; G mirrors it (the paper: 64 at 64x64)
+            kernel_size=5,
+            g_norm="batch",  # batch | layer | none
+            d_norm="batch",  # the classic recipe: BN in D except its first layer
+            d_dropout=0.0,
+        )
+    )
+
+    config.data = config_dict.ConfigDict(
+        dict(
+            dataset="sklearn_digits",  # a TFDS name or folder:/path/to/images
+            data_dir=config_dict.placeholder(str),  # None: TFDS's default (~/tensorflow_datasets)
+            download=True,  # may a TFDS dataset that is not prepared yet be downloaded
+            channels=config_dict.placeholder(int),  # None: the dataset's own; 1 or 3 to force
+            cache=True,
+            shuffle_buffer=10_000,
+        )
+    )
+
+    config.gan = config_dict.ConfigDict(
+        dict(
+            loss="non_saturating",  # see tfgan_zoo.losses.LOSSES
+            d_steps=1,  # discriminator updates per generator update
+            label_smoothing=0.0,  # one-sided: real targets become 1 - s
+            gp_weight=0.0,  # WGAN-GP lambda; 0 turns it off
+            r1_gamma=0.0,  # R1 gamma; 0 turns it off
+            weight_clip=0.0,  # WGAN weight clipping; 0 turns it off
+            ema_decay=0.999,  # EMA of G's weights for samples and export; 0 turns it off
+        )
+    )
+
+    def adam(learning_rate):
+        # clip_norm clips the global norm of the network's gradients, clip_value each element;
+        # 0 turns either off.
+        return config_dict.ConfigDict(
+            dict(name="adam", learning_rate=learning_rate, beta_1=0.5, beta_2=0.999,
+                 clip_norm=0.0, clip_value=0.0)
+        )
+
+    config.optimizer = config_dict.ConfigDict(dict(g=adam(2e-4), d=adam(2e-4)))
+
+    config.train = config_dict.ConfigDict(
+        dict(
+            batch_size=64,  # real images per discriminator update
+            num_steps=4_000,  # generator updates; about 3.5 minutes on 2 CPU cores
+            log_every=50,  # scalars to TensorBoard, and the unit of an internal Keras epoch
+            sample_every=500,  # PNG grid + TensorBoard image from fixed latents
+            checkpoint_every=500,
+            keep_checkpoints=3,
+            num_samples=64,  # images in each sample grid
+            seed=0,
+            precision="float32",  # or mixed_bfloat16 (fast on CPUs with AMX, and on TPUs/GPUs)
+            distribute="none",  # none | mirrored (all local GPUs, or CPUs for testing)
+        )
+    )
+
+    if preset == "tiny":
+        config.model.base_channels = 8
+        config.model.latent_dim = 16
+        config.train.batch_size = 16
+        config.train.num_steps = 4
+        config.train.log_every = 2
+        config.train.sample_every = 2
+        config.train.checkpoint_every = 2
+        config.train.num_samples = 16
+    elif preset:
+        raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
+    return config

@@ -1,0 +1,63 @@
+"""configs/: every config loads, validates and serialises; bad values say what to do."""
+import importlib
+import json
+
+import pytest
+
+from tfgan_zoo import config as config_lib
+from tfgan_zoo import training
+from tfgan_zoo.errors import ZooError
+
+
+@pytest.mark.parametrize("model", config_lib.available_models())
+def test_every_config_and_preset_is_valid(model):
+    training.validate(config_lib.load(model))
+    for preset in importlib.import_module(f"tfgan_zoo.configs.{model}").PRESETS:
+        config = config_lib.load(model, preset)
+        training.validate(config)
+        assert json.loads(config_lib.to_json(config))["model_name"] == config.model_name
+
+
+def test_dcgan_is_available():
+    assert "dcgan" in config_lib.available_models()
+
+
+def test_unknown_model_lists_the_available_ones():
+    with pytest.raises(ZooError, match="unknown model 'stylegan9'; available models: .*dcgan"):
+        config_lib.load("stylegan9")
+
+
+def test_unknown_preset_lists_the_valid_ones():
+    with pytest.raises(ZooError, match="no preset 'huge'; valid presets: tiny"):
+        config_lib.load("dcgan", "huge")
+
+
+@pytest.mark.parametrize("path,value,message", [
+    ("train.batch_size", -8, "batch_size must be a positive integer, got -8"),
+    ("train.num_steps", 0, "num_steps must be a positive integer"),
+    ("train.num_steps", 5, "num_steps=5 must be a multiple of config.train.log_every=2"),
+    ("gan.d_steps", 0, "d_steps must be at least 1"),
+    ("gan.ema_decay", 1.0, r"ema_decay must be in \[0, 1\)"),
+    ("gan.loss", "magic", "config.gan.loss: Unknown GAN loss 'magic'; valid names are"),
+    ("gan.gp_weight", -1.0, "gp_weight must be >= 0"),
+    ("optimizer.d.learning_rate", 0.0, "learning_rate must be > 0"),
+    ("train.precision", "float8", "valid: float32, mixed_bfloat16"),
+    ("train.distribute", "tpu", "valid: none, mirrored"),
+    ("model.resolution", 30, "resolution=30 cannot be built"),
+])
+def test_bad_values_are_refused_with_what_to_do(path, value, message):
+    config = config_lib.load("dcgan", "tiny")
+    section, key = path.rsplit(".", 1)
+    target = config
+    for part in section.split("."):
+        target = target[part]
+    target[key] = value
+    with pytest.raises(ZooError, match=message):
+        training.validate(config)
+
+
+def test_label_smoothing_with_a_loss_that_cannot_take_it():
+    config = config_lib.load("dcgan", "tiny")
+    config.gan.loss, config.gan.label_smoothing = "hinge", 0.1
+    with pytest.raises(ZooError, match="label_smoothing does not apply to the 'hinge' loss"):
+        training.validate(config)

@@ -1,0 +1,79 @@
+"""Finding, loading and checking the configs in `configs/` (installed as `tfgan_zoo.configs`).
+
+Nothing here imports TensorFlow, so a wrong model name or value fails in well under a second.
+"""
+import importlib
+import json
+import pkgutil
+
+from ml_collections import config_dict
+
+from tfgan_zoo import configs as _configs_package
+from tfgan_zoo.errors import ZooError
+
+PRECISIONS = ("float32", "mixed_bfloat16")
+STRATEGIES = ("none", "mirrored")
+
+
+def available_models():
+    """Names accepted by `--model`: one per Python file in configs/."""
+    return sorted(
+        m.name for m in pkgutil.iter_modules(_configs_package.__path__)
+        if not m.name.startswith("_")
+    )
+
+
+def load(model, preset=None):
+    """`configs/<model>.py`'s config for `preset`; ZooError lists the valid names."""
+    models = available_models()
+    if model not in models:
+        raise ZooError(f"unknown model {model!r}; available models: {', '.join(models)}")
+    module = importlib.import_module(f"{_configs_package.__name__}.{model}")
+    presets = getattr(module, "PRESETS", ())
+    if preset and preset not in presets:
+        valid = ", ".join(presets) or "none"
+        raise ZooError(f"model {model!r} has no preset {preset!r}; valid presets: {valid}")
+    return module.get_config(preset or None)
+
+
+def _check(ok, message):
+    if not ok:
+        raise ZooError(message)
+
+
+def validate(config):
+    """Checks the values every model shares; the model family checks its own `model` section."""
+    train, gan = config.train, config.gan
+    for key in ("batch_size", "num_steps", "log_every", "sample_every", "checkpoint_every",
+                "keep_checkpoints", "num_samples"):
+        _check(train[key] >= 1, f"config.train.{key} must be a positive integer, got {train[key]}")
+    _check(gan.d_steps >= 1, f"config.gan.d_steps must be at least 1, got {gan.d_steps}")
+    # Checkpoints and the step count stay aligned with Keras epochs of `log_every` steps, so a
+    # resumed run restarts exactly on an epoch boundary.
+    for key in ("num_steps", "checkpoint_every", "sample_every"):
+        _check(train[key] % train.log_every == 0,
+               f"config.train.{key}={train[key]} must be a multiple of "
+               f"config.train.log_every={train.log_every}")
+    _check(0.0 <= gan.ema_decay < 1.0,
+           f"config.gan.ema_decay must be in [0, 1), got {gan.ema_decay}")
+    for key in ("gp_weight", "r1_gamma", "weight_clip", "label_smoothing"):
+        _check(gan[key] >= 0, f"config.gan.{key} must be >= 0, got {gan[key]}")
+    for net in ("g", "d"):
+        opt = config.optimizer[net]
+        _check(opt.learning_rate > 0,
+               f"config.optimizer.{net}.learning_rate must be > 0, got {opt.learning_rate}")
+        _check(opt.clip_norm >= 0 and opt.clip_value >= 0,
+               f"config.optimizer.{net}.clip_norm and clip_value must be >= 0 (0 is off)")
+    _check(train.precision in PRECISIONS,
+           f"config.train.precision={train.precision!r}; valid: {', '.join(PRECISIONS)}")
+    _check(train.distribute in STRATEGIES,
+           f"config.train.distribute={train.distribute!r}; valid: {', '.join(STRATEGIES)}")
+
+
+def to_json(config):
+    """The resolved config as indented JSON, as written to `<workdir>/config.json`."""
+    return json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n"
+
+
+def from_json(text):
+    return config_dict.ConfigDict(json.loads(text))

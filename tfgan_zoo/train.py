@@ -1,0 +1,68 @@
+"""Train a GAN from the zoo.
+
+  python -m tfgan_zoo.train --model=dcgan [--preset=tiny] [--workdir=runs/dcgan]
+      [--dataset=sklearn_digits|mnist|cifar10|folder:/path] [--data_dir=DIR]
+      [--config.train.batch_size=128 ...]
+
+--model picks configs/<model>.py; --config.SECTION.KEY=VALUE overrides any value of it.
+Running again with the same --workdir resumes from its last checkpoint.
+"""
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from tfgan_zoo import cli_common
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("model", "dcgan", "Model to train: the name of a file in configs/.")
+flags.DEFINE_string("preset", None, "A variant inside the config file, e.g. `tiny`.")
+flags.DEFINE_string("workdir", None, "Run directory (default runs/<model>[_<preset>]).")
+flags.DEFINE_string("dataset", None, "Overrides config.data.dataset: a TFDS name or "
+                    "folder:/path/to/images.")
+flags.DEFINE_string("data_dir", None, "Overrides config.data.data_dir: where TFDS datasets are "
+                    "(or will be) prepared.")
+
+
+def _run(argv):
+    del argv
+    if not FLAGS["verbosity"].present:  # TF and TFDS log many INFO lines; keep the bar readable
+        logging.set_verbosity(logging.WARNING)
+    config = FLAGS.config
+    if FLAGS.dataset:
+        config.data.dataset = FLAGS.dataset
+    if FLAGS.data_dir:
+        config.data.data_dir = FLAGS.data_dir
+    default_workdir = f"runs/{FLAGS.model}" + (f"_{FLAGS.preset}" if FLAGS.preset else "")
+    workdir = FLAGS.workdir or default_workdir
+    with cli_common.user_errors():
+        import tensorflow_datasets as tfds  # TensorFlow loads only after the flag checks
+
+        from tfgan_zoo import training
+
+        tfds.disable_progress_bar()  # ours is the one bar that matters
+        result = training.train(config, workdir)
+    w = result.workdir
+    print(f"\nDone: step {result.end_step} in {result.seconds:.0f} s. Wrote to {w.path}:\n"
+          f"  samples      {w.latest_sample} (and step_*.png beside it)\n"
+          f"  checkpoints  {w.checkpoints}\n"
+          f"  config       {w.config_path}\n"
+          f"  TensorBoard  tensorboard --logdir {w.logs}")
+
+
+def main(argv=None):
+    argv = list(sys.argv if argv is None else argv)
+    model = cli_common.peek_flag(argv, "model", "dcgan")
+    preset = cli_common.peek_flag(argv, "preset", None)
+    with cli_common.user_errors():
+        from tfgan_zoo import config as config_lib
+
+        config = config_lib.load(model, preset)
+        cli_common.check_config_overrides(argv, config)
+    config_flags.DEFINE_config_dict("config", config, "The model's config; override any value "
+                                    "with --config.SECTION.KEY=VALUE.", lock_config=True)
+    app.run(_run, argv=argv)
+
+
+if __name__ == "__main__":
+    main()

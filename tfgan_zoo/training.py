@@ -1,0 +1,128 @@
+"""Training a zoo model from its config: data -> GAN -> `fit()` with callbacks -> run directory.
+
+`train(config, workdir)` is what `python -m tfgan_zoo.train` calls once it has parsed flags.
+"""
+import dataclasses
+import time
+
+import tensorflow as tf
+import tf_keras as keras
+from absl import logging
+
+from tfgan_zoo import callbacks, data, losses, models
+from tfgan_zoo import config as config_lib
+from tfgan_zoo.errors import ZooError
+from tfgan_zoo.gan import GAN, stateless_latents
+from tfgan_zoo.workdir import Workdir
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a finished `train()` call did, for the CLI's summary and for tests."""
+    workdir: Workdir
+    start_step: int
+    end_step: int
+    seconds: float
+    spec: "data.DatasetSpec"
+
+
+def make_strategy(name):
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def make_optimizer(opt_config):
+    """Adam from an `optimizer.g` / `optimizer.d` section; clipping acts on summed gradients."""
+    if opt_config.name != "adam":
+        raise ZooError(f"optimizer {opt_config.name!r} is not supported; use adam")
+    return keras.optimizers.Adam(
+        learning_rate=opt_config.learning_rate, beta_1=opt_config.beta_1,
+        beta_2=opt_config.beta_2,
+        global_clipnorm=opt_config.clip_norm or None, clipvalue=opt_config.clip_value or None)
+
+
+def build_gan(config, spec):
+    """The compiled GAN for `config`, its networks built for the data described by `spec`.
+
+    Call it inside the distribution strategy's scope.
+    """
+    family = models.get_family(config.model_name)
+    gan = GAN(family.build_generator(config.model, spec),
+              family.build_discriminator(config.model, spec),
+              latent_dim=config.model.latent_dim,
+              latent_distribution=config.model.latent_distribution,
+              d_steps=config.gan.d_steps, ema_decay=config.gan.ema_decay, seed=config.train.seed)
+    gan.compile(make_optimizer(config.optimizer.d), make_optimizer(config.optimizer.g),
+                loss=config.gan.loss, label_smoothing=config.gan.label_smoothing,
+                gp_weight=config.gan.gp_weight, r1_gamma=config.gan.r1_gamma,
+                weight_clip=config.gan.weight_clip)
+    return gan
+
+
+def validate(config):
+    """Every check that needs no data and no TensorFlow graph; raises ZooError."""
+    config_lib.validate(config)
+    models.get_family(config.model_name).validate(config.model)
+    try:
+        loss = losses.get_loss(config.gan.loss)
+    except ValueError as e:
+        raise ZooError(f"config.gan.loss: {e}") from None
+    if config.gan.label_smoothing and not loss.accepts_label_smoothing:
+        raise ZooError(f"config.gan.label_smoothing does not apply to the {loss.name!r} loss; "
+                       "set it to 0 or use non_saturating, minimax or least_squares")
+
+
+def train(config, workdir_path, log=print):
+    """Trains (or resumes) the run in `workdir_path` up to `config.train.num_steps`.
+
+    Everything that can be wrong with the input is checked before the workdir is touched.
+    """
+    validate(config)
+    workdir = Workdir(workdir_path)
+    workdir.check(config)
+    tf.keras.utils.set_random_seed(config.train.seed)
+    if config.train.precision != "float32":
+        keras.mixed_precision.set_global_policy(config.train.precision)
+    strategy = make_strategy(config.train.distribute)
+    train_config = config.train
+    images_per_step = train_config.batch_size * config.gan.d_steps
+    dataset, spec = data.load(config.data, resolution=config.model.resolution,
+                              batch_size=images_per_step)
+
+    with strategy.scope():
+        gan = build_gan(config, spec)
+        checkpoint = tf.train.Checkpoint(gan=gan)
+    manager = tf.train.CheckpointManager(checkpoint, workdir.checkpoints,
+                                         max_to_keep=train_config.keep_checkpoints)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    start_step = int(gan.g_optimizer.iterations.numpy())
+    result = RunResult(workdir, start_step, start_step, 0.0, spec)
+    if start_step >= train_config.num_steps:
+        log(f"{workdir.path} is already at step {start_step} of {train_config.num_steps}: "
+            "nothing to train. Raise --config.train.num_steps to train further.")
+        return result
+
+    workdir.create(config)
+    log(f"{'Resuming' if start_step else 'Training'} {config.model_name} on {spec.name} "
+        f"({spec.num_examples} images, {spec.resolution}x{spec.resolution}x{spec.channels}) "
+        f"from step {start_step} to {train_config.num_steps}; writing to {workdir.path}")
+    writer = tf.summary.create_file_writer(workdir.logs)
+    # The same latents for every grid of the run, so the grids show one z evolving.
+    latents = stateless_latents(train_config.num_samples, config.model.latent_dim,
+                                config.model.latent_distribution, seed=train_config.seed)
+    run_callbacks = [
+        callbacks.ProgressBar(start_step, train_config.num_steps, images_per_step),
+        callbacks.ScalarLogger(writer, images_per_step),
+        callbacks.SampleWriter(workdir, writer, latents, train_config.sample_every),
+        callbacks.Checkpointer(manager, train_config.checkpoint_every),
+    ]
+    started = time.perf_counter()
+    gan.fit(dataset, epochs=train_config.num_steps // train_config.log_every,
+            initial_epoch=start_step // train_config.log_every,
+            steps_per_epoch=train_config.log_every, callbacks=run_callbacks, verbose=0)
+    result.seconds = time.perf_counter() - started
+    result.end_step = int(gan.g_optimizer.iterations.numpy())
+    logging.info("trained steps %d-%d in %.1f s", start_step, result.end_step, result.seconds)
+    return result

@@ -1,0 +1,96 @@
+"""The run directory: where a training run keeps everything it writes.
+
+  <workdir>/config.json     the resolved config of the run
+  <workdir>/checkpoints/    TensorFlow checkpoints, the last `keep_checkpoints` of them
+  <workdir>/logs/           TensorBoard event files (scalars, sample images)
+  <workdir>/samples/        PNG sample grids: step_XXXXXXX.png and latest.png
+"""
+import json
+import os
+
+from tfgan_zoo import config as config_lib
+from tfgan_zoo.errors import ZooError
+
+# What a resumed run may not change: the checkpoint would not fit the new model, or the run
+# would silently switch data. Training length, logging, optimizers and data_dir may change.
+FIXED_KEYS = ("model_name", "model", "data.dataset", "data.channels")
+
+
+class Workdir:
+    def __init__(self, path):
+        self.path = os.path.abspath(os.path.expanduser(path))
+        self.config_path = os.path.join(self.path, "config.json")
+        self.checkpoints = os.path.join(self.path, "checkpoints")
+        self.logs = os.path.join(self.path, "logs")
+        self.samples = os.path.join(self.path, "samples")
+
+    def sample_path(self, step):
+        return os.path.join(self.samples, f"step_{step:07d}.png")
+
+    @property
+    def latest_sample(self):
+        return os.path.join(self.samples, "latest.png")
+
+    def saved_config(self):
+        """The config.json of an earlier run here, or None for a new workdir."""
+        if not os.path.exists(self.config_path):
+            return None
+        try:
+            with open(self.config_path) as f:
+                return json.load(f)
+        except (OSError, ValueError) as e:
+            raise ZooError(f"{self.config_path} is unreadable ({e}); use a new --workdir or "
+                           "move that file away") from None
+
+    def check(self, config):
+        """Raises ZooError, before anything is written, if this run cannot use the workdir."""
+        if os.path.exists(self.path) and not os.path.isdir(self.path):
+            raise ZooError(f"--workdir {self.path} is a file, not a directory; choose another path")
+        existing = _nearest_existing(self.path)
+        if not os.path.isdir(existing):
+            raise ZooError(f"--workdir {self.path} cannot be created: {existing} is not a "
+                           "directory; choose another path")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ZooError(f"--workdir {self.path} is not writable ({existing} refuses writes); "
+                           "choose a directory you can write to")
+        saved = self.saved_config()
+        if saved is None:
+            return
+        new = json.loads(config_lib.to_json(config))
+        for key in FIXED_KEYS:
+            old_value, new_value = _get(saved, key), _get(new, key)
+            if old_value != new_value:
+                raise ZooError(f"{self.path} holds a run with a different config.{key} "
+                               f"({_first_difference(old_value, new_value, key)}); "
+                               "use a new --workdir, or the same settings to resume")
+
+    def create(self, config):
+        for path in (self.path, self.checkpoints, self.logs, self.samples):
+            os.makedirs(path, exist_ok=True)
+        tmp = self.config_path + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(config_lib.to_json(config))
+        os.replace(tmp, self.config_path)
+
+
+def _get(tree, dotted):
+    for key in dotted.split("."):
+        tree = tree.get(key) if isinstance(tree, dict) else None
+    return tree
+
+
+def _nearest_existing(path):
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return path
+
+
+def _first_difference(old, new, prefix=""):
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in sorted(set(old) | set(new)):
+            if old.get(key) != new.get(key):
+                return _first_difference(old.get(key), new.get(key), f"{prefix}.{key}")
+    return f"{prefix.lstrip('.') or 'value'}: saved {old!r}, now {new!r}"
