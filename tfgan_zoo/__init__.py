@@ -7,7 +7,8 @@ any submodule imports TensorFlow.
 import os
 
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
-# Hide TensorFlow's C++ INFO chatter (oneDNN and CUDA notices); warnings and errors still show.
+# Hide TensorFlow's C++ INFO logs; warnings and errors still show. (The oneDNN/CUDA lines that
+# TensorFlow prints before its logging starts ignore this setting.)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 
 __version__ = "0.1.0"
