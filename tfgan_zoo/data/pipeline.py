@@ -25,13 +25,15 @@ def load(
     split: str = "train",
     shuffle: bool = True,
     repeat: bool = True,
+    drop_remainder: bool = True,
 ) -> tuple[tf.data.Dataset, DatasetSpec]:
     """Builds the batched input pipeline described by `data_config` (see `tfgan_zoo.data`).
 
     Returns `(ds, spec)`. `ds` yields {"image": float32 [batch_size, resolution, resolution,
     spec.channels] in [-1, 1], "label": int64 [batch_size]} (labels are 0 for unlabeled data);
-    a last partial batch is dropped. With `repeat` it never ends; with `shuffle` each epoch comes
-    in a new order. Raises ZooError for bad arguments or a dataset that cannot be read.
+    a last partial batch is dropped unless `drop_remainder` is False (evaluation wants every
+    example). With `repeat` it never ends; with `shuffle` each epoch comes in a new order.
+    Raises ZooError for bad arguments or a dataset that cannot be read.
     """
     if batch_size < 1:
         raise ZooError(f"batch_size must be at least 1, got {batch_size}; pass a positive one")
@@ -47,7 +49,7 @@ def load(
         )
     source = _open(data_config, split)
     spec = dataclasses.replace(source.spec, resolution=resolution)
-    if not repeat and batch_size > spec.num_examples:
+    if not repeat and drop_remainder and batch_size > spec.num_examples:
         raise ZooError(
             f"batch_size {batch_size} is larger than the {spec.num_examples} examples of split "
             f"'{split}' of {spec.name}, so no full batch exists; pass a smaller batch size"
@@ -64,7 +66,7 @@ def load(
         ds = ds.shuffle(shuffle_buffer, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
-    ds = ds.batch(batch_size, drop_remainder=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(_to_model_input, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE), spec
 

@@ -1,0 +1,151 @@
+"""Feature extractors: what turns images into the activations the metrics compare.
+
+FID and friends are only comparable when measured with the same extractor, so every extractor
+carries a `name` that the evaluation reports beside its figures.
+
+- `domain_classifier`: a small CNN trained by the zoo on the real training split of a labeled
+  dataset (TF-GAN's offline MNIST approach), cached in the data directory and reused. Its test
+  accuracy is part of its record.
+- `inception`: InceptionV3's 2048-d pool features and 1000-way softmax, for natural images, from
+  a weights file on disk (nothing is downloaded).
+"""
+import dataclasses
+import json
+import os
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+from absl import logging
+
+from tfgan_zoo import data
+from tfgan_zoo.errors import ZooError
+
+CLASSIFIER_VERSION = 2
+INCEPTION_SIZE = 299
+
+
+@dataclasses.dataclass(eq=False)  # hashable by identity, as tf.function methods need
+class Extractor:
+    """images [B, H, W, C] in [-1, 1] -> (features [B, feature_dim], class probabilities [B, K])."""
+
+    name: str
+    feature_dim: int
+    model: keras.Model
+    test_accuracy: float | None = None
+
+    def __call__(self, images):
+        features, probs = self._forward(tf.convert_to_tensor(images, tf.float32))
+        return features.numpy().astype(np.float64), probs.numpy().astype(np.float64)
+
+    @tf.function(reduce_retracing=True)
+    def _forward(self, images):
+        return self.model(images, training=False)
+
+
+def data_root(data_config):
+    """The TFDS data directory of a data config: where extractors are cached too."""
+    return os.path.expanduser(data_config.get("data_dir") or os.environ.get(
+        "TFDS_DATA_DIR", "~/tensorflow_datasets"))
+
+
+def _cache_stem(data_config, resolution, channels):
+    dataset = data_config.dataset.replace(os.sep, "_").replace(":", "_").strip("_")
+    return os.path.join(data_root(data_config), "tfgan_zoo_extractors",
+                        f"{dataset}_{resolution}x{resolution}x{channels}_v{CLASSIFIER_VERSION}")
+
+
+def _classifier_network(resolution, channels, num_classes):
+    images = keras.Input((resolution, resolution, channels), name="images")
+    x = keras.layers.RandomTranslation(0.1, 0.1)(images)  # active in training only
+    for filters, stride in ((32, 1), (64, 2), (128, 2)):
+        x = keras.layers.Conv2D(filters, 3, strides=stride, padding="same", activation="relu")(x)
+    x = keras.layers.Flatten()(x)  # keeps where strokes are: 99% on digits vs 86% pooled
+    # Features are taken before the ReLU: units that a ReLU zeroes on every image would make the
+    # feature covariance singular, and FID's matrix square root unreliable.
+    features = keras.layers.Dense(128, name="features")(x)
+    hidden = keras.layers.Dropout(0.3)(keras.layers.ReLU()(features))
+    logits = keras.layers.Dense(num_classes, name="logits")(hidden)
+    return keras.Model(images, [features, keras.layers.Softmax(name="probs")(logits)])
+
+
+def _labeled_batches(data_config, resolution, split, shuffle):
+    ds, spec = data.load(data_config, resolution=resolution, batch_size=64, split=split,
+                         shuffle=shuffle, repeat=False, drop_remainder=False)
+    return ds.map(lambda b: (b["image"], b["label"])), spec
+
+
+def _train_classifier(data_config, resolution, spec, epochs, log):
+    log(f"Training the {spec.name} feature classifier ({spec.num_examples} images, "
+        f"{epochs} epochs); it is cached for later evaluations")
+    network = _classifier_network(resolution, spec.channels, spec.num_classes)
+    trainer = keras.Model(network.input, network.output[1])
+    trainer.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(),
+                    metrics=["accuracy"])
+    train_ds, _ = _labeled_batches(data_config, resolution, "train", shuffle=True)
+    trainer.fit(train_ds, epochs=epochs, verbose=0)
+    try:
+        test_ds, _ = _labeled_batches(data_config, resolution, "test", shuffle=False)
+    except ZooError:  # e.g. a folder dataset: no test split, report training accuracy
+        test_ds = train_ds
+    _, accuracy = trainer.evaluate(test_ds, verbose=0)
+    return network, float(accuracy)
+
+
+def domain_classifier(data_config, resolution, epochs=15, log=print):
+    """The cached classifier extractor for `data_config`'s dataset at `resolution`.
+
+    Trains it on the train split on first use (about 20 s for sklearn_digits on 2 cores) and
+    stores weights and test accuracy under `<data_dir>/tfgan_zoo_extractors/`.
+    """
+    spec = data.describe(data_config, split="train")
+    if spec.num_classes < 2:
+        raise ZooError(f"{spec.name} has no class labels to train a feature classifier on; "
+                       "evaluate with --extractor=inception --inception_weights=PATH")
+    stem = _cache_stem(data_config, resolution, spec.channels)
+    name = f"classifier:{spec.name}@{resolution}x{resolution}x{spec.channels}"
+    if os.path.exists(stem + ".json") and os.path.exists(stem + ".weights.h5"):
+        with open(stem + ".json") as f:
+            record = json.load(f)
+        network = _classifier_network(resolution, spec.channels, spec.num_classes)
+        network.load_weights(stem + ".weights.h5")
+        return Extractor(name, 128, network, record["test_accuracy"])
+    network, accuracy = _train_classifier(data_config, resolution, spec, epochs, log)
+    os.makedirs(os.path.dirname(stem), exist_ok=True)
+    # Weights first, record last: a record on disk always means complete weights beside it.
+    network.save_weights(stem + ".tmp.weights.h5")
+    os.replace(stem + ".tmp.weights.h5", stem + ".weights.h5")
+    with open(stem + ".json.tmp", "w") as f:
+        json.dump({"dataset": spec.name, "resolution": resolution, "channels": spec.channels,
+                   "num_classes": spec.num_classes, "test_accuracy": accuracy}, f)
+    os.replace(stem + ".json.tmp", stem + ".json")
+    logging.info("feature classifier for %s: test accuracy %.4f", spec.name, accuracy)
+    return Extractor(name, 128, network, accuracy)
+
+
+def inception(weights_path, channels=3):
+    """InceptionV3 pool features (2048-d) and softmax, from a Keras weights file with the top.
+
+    The file is Keras' `inception_v3_weights_tf_dim_ordering_tf_kernels.h5`; get it on a
+    machine with internet (keras.applications.InceptionV3(weights="imagenet") caches it in
+    ~/.keras/models/) and pass its path.
+    """
+    if not weights_path or not os.path.isfile(weights_path):
+        raise ZooError(f"InceptionV3 weights not found at {weights_path!r}; copy "
+                       "inception_v3_weights_tf_dim_ordering_tf_kernels.h5 (from ~/.keras/models "
+                       "on a machine with internet) here and pass --inception_weights=PATH")
+    base = keras.applications.InceptionV3(weights=None, include_top=True)
+    try:
+        base.load_weights(weights_path)
+    except (OSError, ValueError) as e:
+        raise ZooError(f"{weights_path} is not InceptionV3 weights with the top ({e}); pass the "
+                       "inception_v3_weights_tf_dim_ordering_tf_kernels.h5 file") from None
+    images = keras.Input((None, None, channels), name="images")
+    x = images
+    if channels == 1:
+        x = keras.layers.Concatenate()([images] * 3)  # grayscale -> RGB
+    # The weights expect [-1, 1] at 299x299, and the zoo's images are already in [-1, 1].
+    resized = keras.layers.Resizing(INCEPTION_SIZE, INCEPTION_SIZE)(x)
+    pool = keras.Model(base.input, [base.get_layer("avg_pool").output, base.output])
+    features, probs = pool(resized)
+    return Extractor("inception_v3:pool3", 2048, keras.Model(images, [features, probs]))
