@@ -1,0 +1,69 @@
+"""The best checkpoint by a metric, and finding checkpoints of a run by name."""
+import json
+import os
+
+import pytest
+import tensorflow as tf
+
+from tfgan_zoo import checkpoints
+from tfgan_zoo.errors import ZooError
+from tfgan_zoo.workdir import Workdir
+
+
+def test_a_metric_that_worsens_after_improving_leaves_the_best_in_place(tmp_path):
+    value = tf.Variable(0.0)
+    checkpoint = tf.train.Checkpoint(value=value)
+    best = checkpoints.BestCheckpoint(checkpoint, str(tmp_path / "best"))
+    for step, fid in [(100, 30.0), (200, 12.0), (300, 25.0), (400, 12.0)]:
+        value.assign(float(step))
+        saved = best.offer(step, {"fid": fid, "kid": 0.1}, "fid")
+        assert saved == (step in (100, 200))
+    assert best.record["step"] == 200
+    assert json.load(open(tmp_path / "best" / "best.json"))["results"]["fid"] == 12.0
+    assert [f for f in os.listdir(tmp_path / "best") if f.endswith(".index")] == ["ckpt-200.index"]
+    checkpoint.restore(tf.train.latest_checkpoint(str(tmp_path / "best")))
+    assert float(value.numpy()) == 200.0
+
+    # A resumed run continues the comparison from best.json.
+    resumed = checkpoints.BestCheckpoint(checkpoint, str(tmp_path / "best"))
+    assert not resumed.offer(500, {"fid": 13.0}, "fid")
+    assert resumed.offer(600, {"fid": 11.0}, "fid")
+
+
+def make_run(tmp_path, steps=(2, 4), best=None):
+    workdir = Workdir(str(tmp_path / "run"))
+    os.makedirs(workdir.checkpoints)
+    checkpoint = tf.train.Checkpoint(value=tf.Variable(1.0))
+    manager = tf.train.CheckpointManager(checkpoint, workdir.checkpoints, max_to_keep=5)
+    for step in steps:
+        manager.save(checkpoint_number=step)
+    if best:
+        checkpoints.BestCheckpoint(checkpoint, workdir.best_checkpoints).offer(
+            best, {"fid": 1.0}, "fid")
+    return workdir
+
+
+def test_find_best_latest_and_steps(tmp_path):
+    workdir = make_run(tmp_path, best=3)
+    assert checkpoints.find(workdir, "best").endswith("best/ckpt-3")
+    assert checkpoints.find(workdir, "latest").endswith("checkpoints/ckpt-4")
+    assert checkpoints.find(workdir, "2").endswith("checkpoints/ckpt-2")
+    with pytest.raises(ZooError, match="no checkpoint '7'.*kept steps: 2, 4"):
+        checkpoints.find(workdir, "7")
+
+
+def test_best_falls_back_to_latest(tmp_path):
+    assert checkpoints.find(make_run(tmp_path), "best").endswith("checkpoints/ckpt-4")
+
+
+def test_a_run_without_checkpoints_says_to_train_first(tmp_path):
+    workdir = make_run(tmp_path, steps=())
+    with pytest.raises(ZooError, match="has no checkpoint; train it first"):
+        checkpoints.find(workdir, "best")
+
+
+def test_restoring_into_another_model_is_a_clear_error(tmp_path):
+    workdir = make_run(tmp_path)
+    other = tf.train.Checkpoint(weights=tf.Variable([1.0, 2.0]))
+    with pytest.raises(ZooError, match="does not fit the model in this run's config.json"):
+        checkpoints.restore(other, checkpoints.find(workdir, "latest"))
