@@ -28,6 +28,8 @@ def get_config(preset=None):
             g_norm="batch",  # batch | layer | none
             d_norm="batch",  # the classic recipe: BN in D except its first layer
             d_dropout=0.0,
+            # none | concat | projection | acgan: class-conditional G and D (labeled data only)
+            conditioning="none",
         )
     )
 
@@ -51,6 +53,7 @@ def get_config(preset=None):
             r1_gamma=0.0,  # R1 gamma; 0 turns it off
             weight_clip=0.0,  # WGAN weight clipping; 0 turns it off
             ema_decay=0.999,  # EMA of G's weights for samples and export; 0 turns it off
+            aux_weight=1.0,  # ACGAN (conditioning=acgan): weight of the auxiliary class loss
         )
     )
 
@@ -79,6 +82,16 @@ def get_config(preset=None):
         )
     )
 
+    config.eval = config_dict.ConfigDict(
+        dict(
+            every=1_000,  # steps between evaluations (0: off); keeps checkpoints/best/ by FID
+            num_samples=0,  # generated samples per evaluation; 0: as many as the train split
+            split="test",  # the real images the samples are compared with
+            extractor="classifier",  # classifier (trained on the dataset) | inception
+            inception_weights=config_dict.placeholder(str),  # InceptionV3 .h5 with the top
+        )
+    )
+
     if preset == "tiny":
         config.model.base_channels = 8
         config.model.latent_dim = 16
@@ -88,6 +101,7 @@ def get_config(preset=None):
         config.train.sample_every = 2
         config.train.checkpoint_every = 2
         config.train.num_samples = 16
+        config.eval.every = 0
     elif preset:
         raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
     return config

@@ -21,3 +21,15 @@ def digits_data_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("tfds")
     tfds.builder(data.EMBEDDED_DATASET, data_dir=str(path)).download_and_prepare()
     return str(path)
+
+
+@pytest.fixture
+def two_cpu_strategy():
+    """A MirroredStrategy over the two logical CPUs.
+
+    Strategies in one process start their collective keys at the same value, so a second one's
+    all-reduces collide with the first's ("Shape mismatch in the collective instance"); like
+    TensorFlow's own tests (strategy_combinations.py), move the base for each new strategy.
+    """
+    tf.distribute.MirroredStrategy._collective_key_base += 100_000
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

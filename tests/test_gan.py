@@ -156,6 +156,16 @@ def test_sampler_is_the_generator_without_ema():
     assert gan.ema_generator is None and gan.sampler is gan.generator
 
 
+def test_generate_and_call_sample_from_the_sampler_without_labels():
+    gan = make_gan(ema_decay=0.5)
+    gan.train_step({"image": tf.constant(real_points(16))})
+    z = gan.sample_latents(5)
+    expected = gan.ema_generator(z, training=False).numpy()
+    np.testing.assert_allclose(gan.generate(z).numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(gan(z).numpy(), expected, rtol=1e-6)
+    assert not gan.conditional and gan.num_classes == 0
+
+
 @pytest.mark.parametrize("loss", ["wasserstein", "hinge", "least_squares", "minimax",
                                   "relativistic", "relativistic_average"])
 def test_every_loss_trains_with_finite_values(loss):
@@ -173,9 +183,8 @@ def test_penalties_are_tracked_and_weight_clipping_holds():
     assert max(float(np.abs(w).max()) for w in weights_of(gan.discriminator)) <= 0.01 + 1e-7
 
 
-def test_trains_under_mirrored_strategy_on_two_devices():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    with strategy.scope():
+def test_trains_under_mirrored_strategy_on_two_devices(two_cpu_strategy):
+    with two_cpu_strategy.scope():
         gan = make_gan(ema_decay=0.9, weight_clip=0.05, d_steps=2)
     history = gan.fit(batches(32), steps_per_epoch=3, epochs=1, verbose=0).history
     assert all(math.isfinite(v[-1]) for v in history.values())

@@ -13,6 +13,7 @@ from tfgan_zoo.errors import ZooError
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 STRATEGIES = ("none", "mirrored")
+EXTRACTORS = ("classifier", "inception")
 
 
 def available_models():
@@ -56,7 +57,7 @@ def validate(config):
                f"config.train.log_every={train.log_every}")
     _check(0.0 <= gan.ema_decay < 1.0,
            f"config.gan.ema_decay must be in [0, 1), got {gan.ema_decay}")
-    for key in ("gp_weight", "r1_gamma", "weight_clip", "label_smoothing"):
+    for key in ("gp_weight", "r1_gamma", "weight_clip", "label_smoothing", "aux_weight"):
         _check(gan[key] >= 0, f"config.gan.{key} must be >= 0, got {gan[key]}")
     for net in ("g", "d"):
         opt = config.optimizer[net]
@@ -64,6 +65,15 @@ def validate(config):
                f"config.optimizer.{net}.learning_rate must be > 0, got {opt.learning_rate}")
         _check(opt.clip_norm >= 0 and opt.clip_value >= 0,
                f"config.optimizer.{net}.clip_norm and clip_value must be >= 0 (0 is off)")
+    evaluation = config.eval
+    _check(evaluation.every >= 0 and evaluation.every % train.log_every == 0,
+           f"config.eval.every={evaluation.every} must be 0 (off) or a multiple of "
+           f"config.train.log_every={train.log_every}")
+    _check(evaluation.num_samples >= 0,
+           f"config.eval.num_samples must be >= 0 (0: the train split's size), "
+           f"got {evaluation.num_samples}")
+    _check(evaluation.extractor in EXTRACTORS,
+           f"config.eval.extractor={evaluation.extractor!r}; valid: {', '.join(EXTRACTORS)}")
     _check(train.precision in PRECISIONS,
            f"config.train.precision={train.precision!r}; valid: {', '.join(PRECISIONS)}")
     _check(train.distribute in STRATEGIES,

@@ -4,19 +4,27 @@
 updates, each on its own slice of the real batch, then one generator update, then the EMA of
 the generator's weights. Because it is an ordinary `keras.Model` trained through `fit()`,
 Keras callbacks and `tf.distribute` strategies work unchanged.
+
+Class-conditional GANs (`conditioning` other than "none") train on the batch's labels: real
+examples are judged with their own labels, fakes are drawn for uniformly sampled labels. ACGAN's
+discriminator also classifies, and both networks add `aux_weight` times its cross-entropy.
 """
 import tensorflow as tf
 import tf_keras as keras
 
 from tfgan_zoo import losses
 
+CONDITIONINGS = ("none", "concat", "projection", "acgan")
+
 
 class GAN(keras.Model):
     """A generator and a discriminator trained against each other.
 
     Args:
-      generator: Functional model, latents [B, latent_dim] -> samples.
-      discriminator: Functional model, samples -> logits [B, 1].
+      generator: Functional model, latents [B, latent_dim] -> samples; conditional models take
+        [latents, labels int32 [B]].
+      discriminator: Functional model, samples -> logits [B, 1]; "concat" and "projection" take
+        [samples, labels], "acgan" returns [logits [B, 1], class logits [B, num_classes]].
       latent_dim: size of z.
       latent_distribution: "normal" (N(0, 1)) or "uniform" (U[-1, 1]).
       d_steps: discriminator updates per generator update. Each uses 1/d_steps of the real
@@ -25,11 +33,28 @@ class GAN(keras.Model):
         generator's weights, which `sampler` returns for samples and export.
       seed: seed of the latent sampler (a `tf.random.Generator`: each replica of a
         distribution strategy draws its own stream).
+      num_classes: number of classes of a conditional model (at least 2); ignored (the
+        attribute is 0) when `conditioning` is "none".
+      conditioning: "none", "concat", "projection" or "acgan" (see `tfgan_zoo.models.dcgan`).
     """
 
     def __init__(self, generator, discriminator, *, latent_dim, latent_distribution="normal",
-                 d_steps=1, ema_decay=0.0, seed=0, **kwargs):
+                 d_steps=1, ema_decay=0.0, seed=0, num_classes=0, conditioning="none",
+                 **kwargs):
         super().__init__(**kwargs)
+        if conditioning not in CONDITIONINGS:
+            raise ValueError(f"conditioning={conditioning!r}; valid: {', '.join(CONDITIONINGS)}")
+        if conditioning != "none" and num_classes < 2:
+            raise ValueError(f"conditioning={conditioning!r} needs num_classes >= 2, "
+                             f"got {num_classes}")
+        self.num_classes = num_classes if conditioning != "none" else 0
+        self.conditioning = conditioning
+        _check_arity(generator, "generator", conditioning, "inputs",
+                     2 if self.conditional else 1)
+        _check_arity(discriminator, "discriminator", conditioning, "inputs",
+                     2 if conditioning in ("concat", "projection") else 1)
+        _check_arity(discriminator, "discriminator", conditioning, "outputs",
+                     2 if conditioning == "acgan" else 1)
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = latent_dim
@@ -44,16 +69,20 @@ class GAN(keras.Model):
         self.latent_rng = tf.random.Generator.from_seed(seed)
 
     def compile(self, d_optimizer, g_optimizer, *, loss="non_saturating", label_smoothing=0.0,
-                gp_weight=0.0, r1_gamma=0.0, weight_clip=0.0, **kwargs):
+                gp_weight=0.0, r1_gamma=0.0, weight_clip=0.0, aux_weight=1.0, **kwargs):
         """One optimizer per network; the loss by name (see `losses.LOSSES`).
 
         gp_weight: WGAN-GP penalty weight (lambda); r1_gamma: R1 penalty gamma; weight_clip:
         WGAN weight clipping of the discriminator after each of its updates. 0 turns each off.
+        aux_weight: ACGAN only, the weight of the auxiliary classification loss (>= 0).
         """
         super().compile(**kwargs)
         self.loss_fn = losses.get_loss(loss)
         if label_smoothing and not self.loss_fn.accepts_label_smoothing:
             raise ValueError(f"label_smoothing does not apply to the {loss!r} loss")
+        if aux_weight < 0:
+            raise ValueError(f"aux_weight must be >= 0, got {aux_weight}")
+        self.aux_weight = aux_weight
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.label_smoothing = label_smoothing
@@ -63,10 +92,12 @@ class GAN(keras.Model):
         # Built now, not at the first step, so a checkpoint restores their slots at once.
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
+        acgan = self.conditioning == "acgan"
         self.trackers = {
             name: keras.metrics.Mean(name=name)
             for name, on in [("d_loss", True), ("g_loss", True), ("gp", gp_weight > 0),
-                             ("r1", r1_gamma > 0), ("real_logit", True), ("fake_logit", True)]
+                             ("r1", r1_gamma > 0), ("real_logit", True), ("fake_logit", True),
+                             ("d_aux", acgan), ("g_aux", acgan), ("aux_accuracy", acgan)]
             if on
         }
 
@@ -87,38 +118,99 @@ class GAN(keras.Model):
             return self.latent_rng.uniform(shape, -1.0, 1.0)
         return self.latent_rng.normal(shape)
 
-    def call(self, z, training=False):
-        return self.sampler(z, training=training)
+    @property
+    def conditional(self):
+        """Whether the networks take class labels."""
+        return self.conditioning != "none"
+
+    def sample_labels(self, n):
+        """Uniformly random class ids int32 [n] from the model's random stream (training)."""
+        if not self.conditional:
+            raise ValueError("sample_labels: this GAN is unconditional and has no classes")
+        return self.latent_rng.uniform((n,), 0, self.num_classes, dtype=tf.int32)
+
+    def generate(self, z, labels=None, training=False):
+        """Samples from `sampler` (the EMA generator when there is one) for latents z
+        [B, latent_dim]; a conditional model needs `labels`, class ids int [B] in
+        [0, num_classes), and an unconditional one takes none. Returns G's output, e.g. images
+        [B, H, W, C] in [-1, 1]."""
+        return self._run_generator(self.sampler, z, labels, training)
+
+    def call(self, inputs, training=False):
+        """`inputs`: z, or (z, labels) for a conditional model; see `generate`."""
+        if self.conditional and isinstance(inputs, (list, tuple)):
+            return self.generate(*inputs, training=training)
+        return self.generate(inputs, training=training)
+
+    def _run_generator(self, network, z, labels, training):
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError("this GAN is unconditional: it takes no labels; "
+                                 "call generate(z) without them")
+            return network(z, training=training)
+        if labels is None:
+            raise ValueError(f"this GAN is class-conditional (conditioning="
+                             f"{self.conditioning!r}): pass labels, class ids int [B] in "
+                             f"[0, {self.num_classes}), e.g. from sample_labels(B)")
+        return network([z, tf.cast(labels, tf.int32)], training=training)
 
     def train_step(self, batch):
         real = batch["image"] if isinstance(batch, dict) else batch
         real_slices = tf.split(real, self.d_steps)
-        for real_slice in real_slices:
-            self._discriminator_step(real_slice)
-        self._generator_step(real_slices[-1])
+        if self.conditional:
+            if not isinstance(batch, dict) or "label" not in batch:
+                raise ValueError("a class-conditional GAN trains on batches "
+                                 "{'image': ..., 'label': ...}; this one has no 'label'")
+            label_slices = tf.split(tf.cast(batch["label"], tf.int32), self.d_steps)
+        else:
+            label_slices = [None] * self.d_steps
+        for real_slice, label_slice in zip(real_slices, label_slices, strict=True):
+            self._discriminator_step(real_slice, label_slice)
+        self._generator_step(real_slices[-1], label_slices[-1])
         if self.ema_generator is not None:
             self._update_ema()
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-    def _critic(self, x):
-        return self.discriminator(x, training=True)
+    def _critic(self, x, labels=None):
+        """D in training mode -> (logits [B, 1], class logits [B, num_classes] or None)."""
+        if self.conditioning in ("concat", "projection"):
+            return self.discriminator([x, labels], training=True), None
+        if self.conditioning == "acgan":
+            logits, class_logits = self.discriminator(x, training=True)
+            return logits, class_logits
+        return self.discriminator(x, training=True), None
 
-    def _discriminator_step(self, real):
-        fake = self.generator(self.sample_latents(tf.shape(real)[0]), training=True)
+    def _fake(self, n):
+        """n fakes from the trained generator, and their labels (None if unconditional)."""
+        labels = self.sample_labels(n) if self.conditional else None
+        return self._run_generator(self.generator, self.sample_latents(n), labels, True), labels
+
+    def _discriminator_step(self, real, real_labels):
+        fake, fake_labels = self._fake(tf.shape(real)[0])
+
+        # The penalties see D as a function of its input alone. Both take it at real labels: R1
+        # is a penalty on real data, and WGAN-GP's interpolates are judged as the real class.
+        def critic(x):
+            return self._critic(x, real_labels)[0]
+
         with tf.GradientTape() as tape:
-            real_logits = self._critic(real)
-            fake_logits = self._critic(fake)
+            real_logits, real_class_logits = self._critic(real, real_labels)
+            fake_logits, fake_class_logits = self._critic(fake, fake_labels)
             loss = self.loss_fn.d_loss(real_logits, fake_logits,
                                        label_smoothing=self.label_smoothing)
             total = loss
             if self.gp_weight > 0:
-                gp = losses.gradient_penalty(self._critic, real, fake)
+                gp = losses.gradient_penalty(critic, real, fake)
                 total += self.gp_weight * gp
                 self.trackers["gp"].update_state(gp)
             if self.r1_gamma > 0:
-                r1 = losses.r1_penalty(self._critic, real)
+                r1 = losses.r1_penalty(critic, real)
                 total += self.r1_gamma * r1
                 self.trackers["r1"].update_state(r1)
+            if self.conditioning == "acgan":
+                aux = (_class_loss(real_labels, real_class_logits)
+                       + _class_loss(fake_labels, fake_class_logits))
+                total += self.aux_weight * aux
             total = _per_replica(total)
         self._apply(tape, total, self.discriminator, self.d_optimizer)
         if self.weight_clip > 0:
@@ -126,16 +218,28 @@ class GAN(keras.Model):
         self.trackers["d_loss"].update_state(loss)
         self.trackers["real_logit"].update_state(tf.reduce_mean(real_logits))
         self.trackers["fake_logit"].update_state(tf.reduce_mean(fake_logits))
+        if self.conditioning == "acgan":
+            self.trackers["d_aux"].update_state(aux)
+            hits = tf.equal(tf.argmax(real_class_logits, axis=-1, output_type=tf.int32),
+                            real_labels)
+            self.trackers["aux_accuracy"].update_state(tf.reduce_mean(tf.cast(hits, tf.float32)))
 
-    def _generator_step(self, real):
-        z = self.sample_latents(tf.shape(real)[0])
+    def _generator_step(self, real, real_labels):
         with tf.GradientTape() as tape:
-            fake_logits = self._critic(self.generator(z, training=True))
-            real_logits = self._critic(real) if self.loss_fn.g_uses_real else None
+            fake, fake_labels = self._fake(tf.shape(real)[0])
+            fake_logits, fake_class_logits = self._critic(fake, fake_labels)
+            real_logits = (self._critic(real, real_labels)[0] if self.loss_fn.g_uses_real
+                           else None)
             loss = self.loss_fn.g_loss(real_logits, fake_logits)
-            scaled = _per_replica(loss)
+            total = loss
+            if self.conditioning == "acgan":
+                aux = _class_loss(fake_labels, fake_class_logits)
+                total += self.aux_weight * aux
+            scaled = _per_replica(total)
         self._apply(tape, scaled, self.generator, self.g_optimizer)
         self.trackers["g_loss"].update_state(loss)
+        if self.conditioning == "acgan":
+            self.trackers["g_aux"].update_state(aux)
 
     def _apply(self, tape, loss, network, optimizer):
         # Gradient clipping (global_clipnorm/clipvalue on the optimizer) runs after the optimizer
@@ -158,6 +262,21 @@ class GAN(keras.Model):
         # Batch-norm statistics are not trained by gradients: the EMA copy takes them as they are.
         others = [(e, w) for e, w in pairs if not w.trainable]
         _update_in_sync([e for e, _ in others], lambda e, w: e.assign(w), [w for _, w in others])
+
+
+def _class_loss(labels, class_logits):
+    """ACGAN's auxiliary loss: mean sparse softmax cross-entropy, float32."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=labels, logits=tf.cast(class_logits, tf.float32)))
+
+
+def _check_arity(network, role, conditioning, kind, expected):
+    """A clear error for networks built for another conditioning than the GAN's."""
+    tensors = getattr(network, kind, None)  # None for a subclassed network not yet built
+    if tensors is not None and len(tensors) != expected:
+        raise ValueError(f"the {role} has {len(tensors)} {kind} but conditioning="
+                         f"{conditioning!r} needs {expected}: build both networks and the GAN "
+                         "from the same config.model.conditioning")
 
 
 def _per_replica(loss):

@@ -9,7 +9,7 @@ import tensorflow as tf
 import tf_keras as keras
 from absl import logging
 
-from tfgan_zoo import callbacks, data, losses, models
+from tfgan_zoo import callbacks, checkpoints, data, evaluation, losses, models
 from tfgan_zoo import config as config_lib
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.gan import GAN, stateless_latents
@@ -52,12 +52,26 @@ def build_gan(config, spec):
               family.build_discriminator(config.model, spec),
               latent_dim=config.model.latent_dim,
               latent_distribution=config.model.latent_distribution,
-              d_steps=config.gan.d_steps, ema_decay=config.gan.ema_decay, seed=config.train.seed)
+              d_steps=config.gan.d_steps, ema_decay=config.gan.ema_decay, seed=config.train.seed,
+              num_classes=spec.num_classes, conditioning=config.model.conditioning)
     gan.compile(make_optimizer(config.optimizer.d), make_optimizer(config.optimizer.g),
                 loss=config.gan.loss, label_smoothing=config.gan.label_smoothing,
                 gp_weight=config.gan.gp_weight, r1_gamma=config.gan.r1_gamma,
-                weight_clip=config.gan.weight_clip)
+                weight_clip=config.gan.weight_clip, aux_weight=config.gan.aux_weight)
     return gan
+
+
+def grid_inputs(gan, num_samples, seed):
+    """Latents (and labels, rows) for a run's sample grids, the same for every grid of the run so
+    they show one z evolving. A conditional grid has one row per class, one latent per column."""
+    if not gan.conditional:
+        return stateless_latents(num_samples, gan.latent_dim, gan.latent_distribution, seed), \
+            None, None
+    columns = max(1, num_samples // gan.num_classes)
+    z = stateless_latents(columns, gan.latent_dim, gan.latent_distribution, seed)
+    latents = tf.tile(z, [gan.num_classes, 1])
+    labels = tf.repeat(tf.range(gan.num_classes, dtype=tf.int32), columns)
+    return latents, labels, gan.num_classes
 
 
 def validate(config):
@@ -96,7 +110,7 @@ def train(config, workdir_path, log=print):
     manager = tf.train.CheckpointManager(checkpoint, workdir.checkpoints,
                                          max_to_keep=train_config.keep_checkpoints)
     if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        checkpoints.restore(checkpoint, manager.latest_checkpoint)
     start_step = int(gan.g_optimizer.iterations.numpy())
     result = RunResult(workdir, start_step, start_step, 0.0, spec)
     if start_step >= train_config.num_steps:
@@ -104,20 +118,28 @@ def train(config, workdir_path, log=print):
             "nothing to train. Raise --config.train.num_steps to train further.")
         return result
 
+    if config.eval.every:
+        # Built before anything is written: a dataset without labels fails here, not mid-run.
+        extractor = evaluation.make_extractor(config, config.eval.extractor,
+                                              config.eval.inception_weights, log=log)
+        scorer = evaluation.Scorer(config, extractor, config.eval.split,
+                                   config.eval.num_samples)
     workdir.create(config)
     log(f"{'Resuming' if start_step else 'Training'} {config.model_name} on {spec.name} "
         f"({spec.num_examples} images, {spec.resolution}x{spec.resolution}x{spec.channels}) "
         f"from step {start_step} to {train_config.num_steps}; writing to {workdir.path}")
     writer = tf.summary.create_file_writer(workdir.logs)
-    # The same latents for every grid of the run, so the grids show one z evolving.
-    latents = stateless_latents(train_config.num_samples, config.model.latent_dim,
-                                config.model.latent_distribution, seed=train_config.seed)
+    latents, labels, rows = grid_inputs(gan, train_config.num_samples, train_config.seed)
     run_callbacks = [
         callbacks.ProgressBar(start_step, train_config.num_steps, images_per_step),
         callbacks.ScalarLogger(writer, images_per_step),
-        callbacks.SampleWriter(workdir, writer, latents, train_config.sample_every),
+        callbacks.SampleWriter(workdir, writer, latents, train_config.sample_every, labels, rows),
         callbacks.Checkpointer(manager, train_config.checkpoint_every),
     ]
+    if config.eval.every:
+        best = checkpoints.BestCheckpoint(checkpoint, workdir.best_checkpoints)
+        run_callbacks.append(callbacks.Evaluator(scorer, config.eval.every, writer, best,
+                                                 evaluation.PRIMARY, log=log))
     started = time.perf_counter()
     gan.fit(dataset, epochs=train_config.num_steps // train_config.log_every,
             initial_epoch=start_step // train_config.log_every,

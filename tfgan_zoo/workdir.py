@@ -2,6 +2,8 @@
 
   <workdir>/config.json     the resolved config of the run
   <workdir>/checkpoints/    TensorFlow checkpoints, the last `keep_checkpoints` of them
+  <workdir>/checkpoints/best/  the best checkpoint by FID and best.json (with evaluation on)
+  <workdir>/eval/           evaluate's JSON reports, one per scored checkpoint
   <workdir>/logs/           TensorBoard event files (scalars, sample images)
   <workdir>/samples/        PNG sample grids: step_XXXXXXX.png and latest.png
 """
@@ -21,6 +23,8 @@ class Workdir:
         self.path = os.path.abspath(os.path.expanduser(path))
         self.config_path = os.path.join(self.path, "config.json")
         self.checkpoints = os.path.join(self.path, "checkpoints")
+        self.best_checkpoints = os.path.join(self.checkpoints, "best")
+        self.eval_dir = os.path.join(self.path, "eval")
         self.logs = os.path.join(self.path, "logs")
         self.samples = os.path.join(self.path, "samples")
 
@@ -59,7 +63,7 @@ class Workdir:
         new = json.loads(config_lib.to_json(config))
         for key in FIXED_KEYS:
             old_value, new_value = _get(saved, key), _get(new, key)
-            if old_value != new_value:
+            if _differs(old_value, new_value):
                 raise ZooError(f"{self.path} holds a run with a different config.{key} "
                                f"({_first_difference(old_value, new_value, key)}); "
                                "use a new --workdir, or the same settings to resume")
@@ -79,6 +83,14 @@ def _get(tree, dotted):
     return tree
 
 
+def _differs(saved, new):
+    """Whether a saved config value differs from the new one. Keys the saved config lacks were
+    added to the zoo after that run was made and are taken to be at their (new) defaults."""
+    if isinstance(saved, dict) and isinstance(new, dict):
+        return any(_differs(value, new.get(key)) for key, value in saved.items())
+    return saved != new
+
+
 def _nearest_existing(path):
     while not os.path.exists(path):
         parent = os.path.dirname(path)
@@ -90,7 +102,7 @@ def _nearest_existing(path):
 
 def _first_difference(old, new, prefix=""):
     if isinstance(old, dict) and isinstance(new, dict):
-        for key in sorted(set(old) | set(new)):
-            if old.get(key) != new.get(key):
+        for key in sorted(old):
+            if _differs(old[key], new.get(key)):
                 return _first_difference(old.get(key), new.get(key), f"{prefix}.{key}")
     return f"{prefix.lstrip('.') or 'value'}: saved {old!r}, now {new!r}"

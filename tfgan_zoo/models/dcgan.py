@@ -4,9 +4,18 @@ G: z -> Dense -> s x s feature map -> (ConvTranspose stride 2, norm, ReLU) x k -
 D: image -> (Conv stride 2, norm, LeakyReLU 0.2) x k -> Dense(1) logits; no norm on the first
 conv, as in the paper. The same family serves WGAN-GP, LSGAN and SNGAN recipes through the
 `norm` options (layer norm for a gradient-penalty critic, spectral norm for SNGAN).
+
+Class-conditional variants (`conditioning`, for labeled data with `spec.num_classes` classes):
+  G (every mode): [z, label] -> Embedding(label) concatenated with z -> the same network.
+  "concat" D (cGAN, Mirza and Osindero 2014): [images, label] -> the one-hot label broadcast
+    over the image and concatenated to its channels -> the same network.
+  "projection" D (Miyato and Koyama 2018): [images, label] -> features h ->
+    Dense(1)(h) + <Embedding(label), h>.
+  "acgan" D (Odena et al. 2017): images -> [logits [B, 1], class logits [B, num_classes]].
 """
 import math
 
+import tensorflow as tf
 import tf_keras as keras
 
 from tfgan_zoo.errors import ZooError
@@ -15,6 +24,7 @@ OUTPUT_KIND = "image"
 NORMS = ("batch", "layer", "none")
 D_NORMS = NORMS + ("spectral",)
 LATENT_DISTRIBUTIONS = ("normal", "uniform")
+CONDITIONINGS = ("none", "concat", "projection", "acgan")
 
 
 def _start_size_and_upsamplings(resolution):
@@ -43,6 +53,28 @@ def validate(cfg):
     if cfg.latent_distribution not in LATENT_DISTRIBUTIONS:
         raise ZooError(f"config.model.latent_distribution={cfg.latent_distribution!r}; "
                        f"valid: {', '.join(LATENT_DISTRIBUTIONS)}")
+    if _conditioning(cfg) not in CONDITIONINGS:
+        raise ZooError(f"config.model.conditioning={_conditioning(cfg)!r}; "
+                       f"valid: {', '.join(CONDITIONINGS)}")
+
+
+def _conditioning(cfg):
+    # Configs written before conditioning existed (a resumed run's config.json) are unconditional.
+    return cfg.get("conditioning", "none")
+
+
+def _num_classes(cfg, spec):
+    """spec.num_classes for a conditional config (ZooError if the data has no classes), else 0."""
+    conditioning = _conditioning(cfg)
+    if conditioning == "none":
+        return 0
+    num_classes = getattr(spec, "num_classes", 0)
+    if num_classes < 2:
+        name = getattr(spec, "name", "this dataset")
+        raise ZooError(f"model.conditioning={conditioning!r} needs a labeled dataset (one with "
+                       f"classes); {name} has none: use conditioning='none' or a labeled dataset "
+                       "such as sklearn_digits, mnist or a folder with one subfolder per class")
+    return num_classes
 
 
 def _norm(kind, name):
@@ -56,12 +88,22 @@ def _norm(kind, name):
 
 
 def build_generator(cfg, spec):
-    """latents [B, latent_dim] -> images [B, R, R, spec.channels] in [-1, 1], float32."""
+    """latents [B, latent_dim] -> images [B, R, R, spec.channels] in [-1, 1], float32.
+
+    Conditional configs take [z [B, latent_dim], label int32 [B]] instead; raises ZooError when
+    the data has no classes.
+    """
+    num_classes = _num_classes(cfg, spec)
     start, ups = _start_size_and_upsamplings(cfg.resolution)
     channels = cfg.base_channels * 2 ** (ups - 1)
     z = keras.Input((cfg.latent_dim,), name="z")
+    inputs, x = z, z
+    if num_classes:
+        label = keras.Input((), dtype="int32", name="label")
+        embedded = keras.layers.Embedding(num_classes, cfg.latent_dim, name="label_embedding")
+        inputs, x = [z, label], keras.layers.Concatenate(name="z_and_label")([z, embedded(label)])
     x = keras.layers.Dense(start * start * channels, use_bias=cfg.g_norm == "none",
-                           name="project")(z)
+                           name="project")(x)
     x = keras.layers.Reshape((start, start, channels))(x)
     norm = _norm(cfg.g_norm, "project_norm")
     x = norm(x) if norm else x
@@ -77,14 +119,29 @@ def build_generator(cfg, spec):
                                      name="to_image")(x)
     # float32 output whatever the mixed-precision policy, so samples and losses stay exact.
     images = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)
-    return keras.Model(z, images, name="generator")
+    return keras.Model(inputs, images, name="generator")
 
 
 def build_discriminator(cfg, spec):
-    """images [B, R, R, spec.channels] in [-1, 1] -> logits [B, 1], float32."""
+    """images [B, R, R, spec.channels] in [-1, 1] -> logits [B, 1], float32.
+
+    "concat" and "projection" take [images, label int32 [B]]; "acgan" takes images and returns
+    [logits [B, 1], class logits [B, spec.num_classes]], both float32.
+    """
+    conditioning, num_classes = _conditioning(cfg), _num_classes(cfg, spec)
     _, downs = _start_size_and_upsamplings(cfg.resolution)
     images = keras.Input((cfg.resolution, cfg.resolution, spec.channels), name="images")
-    x = images
+    inputs, x = images, images
+    if conditioning in ("concat", "projection"):
+        label = keras.Input((), dtype="int32", name="label")
+        inputs = [images, label]
+    if conditioning == "concat":
+        # Lambda, not a bare tf.one_hot (a TFOpLambda): TF-MOT's prune registry knows Lambda.
+        one_hot = keras.layers.Lambda(lambda y: tf.one_hot(y, num_classes),
+                                      name="label_one_hot")(label)
+        one_hot = keras.layers.Reshape((1, 1, num_classes))(one_hot)
+        planes = keras.layers.UpSampling2D(cfg.resolution, name="label_planes")(one_hot)
+        x = keras.layers.Concatenate(name="images_and_label")([images, planes])
     for i in range(downs):
         conv = keras.layers.Conv2D(cfg.base_channels * 2 ** i, cfg.kernel_size, strides=2,
                                    padding="same", name=f"down{i}")
@@ -96,9 +153,27 @@ def build_discriminator(cfg, spec):
         x = keras.layers.LeakyReLU(0.2)(x)
         if cfg.d_dropout:
             x = keras.layers.Dropout(cfg.d_dropout)(x)
-    x = keras.layers.Flatten()(x)
-    dense = keras.layers.Dense(1, name="logit")
-    if cfg.d_norm == "spectral":
-        dense = keras.layers.SpectralNormalization(dense, name="logit_sn")
-    logits = keras.layers.Activation("linear", dtype="float32", name="logits")(dense(x))
-    return keras.Model(images, logits, name="discriminator")
+    h = keras.layers.Flatten()(x)
+    logits = _spectral(cfg, keras.layers.Dense(1, name="logit"))(h)
+    if conditioning == "projection":
+        # The class term <embed(y), h>; spectrally normalised with the rest of D when d_norm is
+        # spectral, as in Miyato and Koyama's SNGAN-projection.
+        embed = _spectral(cfg, keras.layers.Embedding(num_classes, h.shape[-1],
+                                                      name="label_projection"))(label)
+        projection = keras.layers.Dot(axes=1, name="projection")([embed, h])
+        logits = keras.layers.Add(name="logit_plus_projection")([logits, projection])
+    # float32 outputs whatever the mixed-precision policy, so losses stay exact.
+    logits = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
+    if conditioning == "acgan":
+        class_logits = _spectral(cfg, keras.layers.Dense(num_classes, name="class_logit"))(h)
+        class_logits = keras.layers.Activation("linear", dtype="float32",
+                                               name="class_logits")(class_logits)
+        return keras.Model(images, [logits, class_logits], name="discriminator")
+    return keras.Model(inputs, logits, name="discriminator")
+
+
+def _spectral(cfg, layer):
+    """`layer`, wrapped in spectral normalisation when D's norm is spectral."""
+    if cfg.d_norm != "spectral":
+        return layer
+    return keras.layers.SpectralNormalization(layer, name=f"{layer.name}_sn")

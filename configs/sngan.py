@@ -1,0 +1,19 @@
+"""SNGAN (Miyato et al. 2018) on the embedded handwritten digits.
+
+  python -m tfgan_zoo.train --model=sngan                 # about 4 minutes on 2 CPU cores
+  python -m tfgan_zoo.train --model=sngan --preset=tiny   # seconds
+
+Spectral normalisation on every discriminator layer (no batch norm there) and the hinge loss;
+the generator keeps batch norm. Adam(2e-4, 0.5, 0.999) with one D step per G step, the paper's
+setting for its standard CNN.
+"""
+from tfgan_zoo.configs import dcgan
+
+PRESETS = dcgan.PRESETS
+
+
+def get_config(preset=None):
+    config = dcgan.get_config(preset)
+    config.model.d_norm = "spectral"
+    config.gan.loss = "hinge"
+    return config

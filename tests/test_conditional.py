@@ -1,0 +1,228 @@
+"""Class-conditional GANs in the engine (tfgan_zoo.gan.GAN): cGAN (concat and projection
+discriminators) and ACGAN, with the DCGAN family's networks at 8x8 and with tiny point networks."""
+import math
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tf_keras as keras
+
+from tfgan_zoo import config as config_lib
+from tfgan_zoo.gan import GAN
+from tfgan_zoo.models import dcgan
+
+CLASSES = 3
+LATENT = 4
+
+
+def tiny_config(conditioning, **overrides):
+    """The DCGAN family at 8x8 (one up- and one downsampling): a step takes milliseconds."""
+    cfg = config_lib.load("dcgan", "tiny").model
+    cfg.update(dict(resolution=8, base_channels=4, latent_dim=LATENT, kernel_size=3,
+                    conditioning=conditioning))
+    cfg.update(overrides)
+    return cfg
+
+
+def make_gan(conditioning, num_classes=CLASSES, d_opt=None, compile_kwargs=None, **kwargs):
+    cfg_overrides = {k: kwargs.pop(k) for k in ("d_norm", "g_norm") if k in kwargs}
+    cfg = tiny_config(conditioning, **cfg_overrides)
+    spec = types.SimpleNamespace(channels=1, num_classes=num_classes, name="tiny")
+    gan = GAN(dcgan.build_generator(cfg, spec), dcgan.build_discriminator(cfg, spec),
+              latent_dim=LATENT, num_classes=num_classes, conditioning=conditioning, **kwargs)
+    gan.compile(d_opt or keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
+                **(compile_kwargs or {}))
+    return gan
+
+
+def image_batch(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    images = np.tanh(rng.standard_normal((n, 8, 8, 1))).astype("float32")
+    return {"image": tf.constant(images), "label": tf.constant(np.arange(n) % CLASSES, tf.int64)}
+
+
+def image_batches(batch_size):
+    batch = image_batch(64)
+    return tf.data.Dataset.from_tensor_slices(batch).repeat().batch(batch_size,
+                                                                    drop_remainder=True)
+
+
+def weights_of(model):
+    return [w.numpy().copy() for w in model.trainable_weights]
+
+
+def changed(before, after):
+    return any(not np.allclose(b, a) for b, a in zip(before, after, strict=True))
+
+
+@pytest.mark.parametrize("conditioning", ["concat", "projection", "acgan"])
+def test_train_steps_change_both_networks_with_finite_losses(conditioning):
+    gan = make_gan(conditioning, d_steps=2)
+    g_before, d_before = weights_of(gan.generator), weights_of(gan.discriminator)
+    for seed in range(3):
+        logs = gan.train_step(image_batch(16, seed))
+    expected = {"d_loss", "g_loss", "real_logit", "fake_logit"}
+    if conditioning == "acgan":
+        expected |= {"d_aux", "g_aux", "aux_accuracy"}
+    assert set(logs) == expected
+    assert all(math.isfinite(float(v)) for v in logs.values())
+    assert changed(g_before, weights_of(gan.generator))
+    assert changed(d_before, weights_of(gan.discriminator))
+    assert int(gan.d_optimizer.iterations) == 6 and int(gan.g_optimizer.iterations) == 3
+
+
+def test_acgan_auxiliary_losses_are_cross_entropies_over_the_classes():
+    gan = make_gan("acgan")
+    logs = gan.train_step(image_batch(16))
+    # An untrained classifier is close to uniform: each cross-entropy is about log(classes).
+    assert float(logs["g_aux"]) == pytest.approx(math.log(CLASSES), rel=0.3)
+    assert float(logs["d_aux"]) == pytest.approx(2 * math.log(CLASSES), rel=0.3)
+    assert 0.0 <= float(logs["aux_accuracy"]) <= 1.0
+
+
+@pytest.mark.parametrize("aux_weight,head_moves", [(0.0, False), (1.0, True)])
+def test_aux_weight_weighs_the_auxiliary_loss(aux_weight, head_moves):
+    # The class head is trained by the auxiliary loss alone: with weight 0 it gets no gradient.
+    gan = make_gan("acgan", compile_kwargs=dict(aux_weight=aux_weight))
+    head = gan.discriminator.get_layer("class_logit")
+    before = [w.numpy().copy() for w in head.weights]
+    gan.train_step(image_batch(8))
+    assert changed(before, [w.numpy() for w in head.weights]) == head_moves
+
+
+def test_negative_aux_weight_is_refused():
+    with pytest.raises(ValueError, match="aux_weight must be >= 0"):
+        make_gan("acgan", compile_kwargs=dict(aux_weight=-1.0))
+
+
+def point_generator():
+    z, label = keras.Input((LATENT,)), keras.Input((), dtype="int32")
+    h = keras.layers.Concatenate()([z, keras.layers.Embedding(2, LATENT)(label)])
+    h = keras.layers.Dense(16, activation="relu")(h)
+    return keras.Model([z, label], keras.layers.Dense(2, activation="tanh")(h))
+
+
+def point_acgan_discriminator():
+    x = keras.Input((2,))
+    h = keras.layers.Dense(16, activation="relu")(x)
+    return keras.Model(x, [keras.layers.Dense(1)(h), keras.layers.Dense(2)(h)])
+
+
+def labeled_points(n, seed=0):
+    """Class 0 around (0.8, -0.8), class 1 around (-0.8, 0.8): the class is obvious."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    centres = np.where(labels[:, None] == 0, [0.8, -0.8], [-0.8, 0.8])
+    return (centres + 0.05 * rng.standard_normal((n, 2))).astype("float32"), labels
+
+
+def test_acgan_auxiliary_head_learns_to_classify_real_data():
+    keras.utils.set_random_seed(0)
+    gan = GAN(point_generator(), point_acgan_discriminator(), latent_dim=LATENT, num_classes=2,
+              conditioning="acgan")
+    gan.compile(keras.optimizers.Adam(1e-2), keras.optimizers.Adam(1e-3))
+    points, labels = labeled_points(4096)
+    ds = tf.data.Dataset.from_tensor_slices({"image": points, "label": labels})
+    history = gan.fit(ds.repeat().batch(64), steps_per_epoch=100, epochs=2, verbose=0).history
+    assert history["aux_accuracy"][-1] > 0.95
+    test_points, test_labels = labeled_points(500, seed=1)
+    _, class_logits = gan.discriminator(test_points)
+    assert (np.argmax(class_logits.numpy(), axis=-1) == test_labels).mean() > 0.95
+
+
+def test_generate_needs_labels_exactly_when_conditional():
+    gan = make_gan("projection")
+    z = gan.sample_latents(4)
+    with pytest.raises(ValueError, match="class-conditional.*pass labels"):
+        gan.generate(z)
+    assert gan.generate(z, [0, 1, 2, 0]).shape == (4, 8, 8, 1)
+    assert gan.conditional and gan.num_classes == CLASSES
+
+    plain = make_gan("none")
+    assert not plain.conditional and plain.num_classes == 0
+    with pytest.raises(ValueError, match="unconditional: it takes no labels"):
+        plain.generate(z, tf.constant([0, 1, 2, 0]))
+    assert plain.generate(z).shape == (4, 8, 8, 1)
+
+
+def test_generate_and_call_sample_from_the_ema_generator():
+    gan = make_gan("concat", ema_decay=0.5)
+    gan.train_step(image_batch(8))
+    z, labels = gan.sample_latents(4), tf.constant([2, 1, 0, 2])
+    expected = gan.ema_generator([z, labels], training=False).numpy()
+    np.testing.assert_allclose(gan.generate(z, labels).numpy(), expected, rtol=1e-6)
+    np.testing.assert_allclose(gan((z, labels)).numpy(), expected, rtol=1e-6)
+    assert not np.allclose(gan.generator([z, labels], training=False).numpy(), expected)
+
+
+def test_sample_labels_are_uniform_class_ids():
+    gan = make_gan("acgan")
+    labels = gan.sample_labels(3000).numpy()
+    assert labels.dtype == np.int32 and labels.shape == (3000,)
+    assert np.bincount(labels, minlength=CLASSES).tolist() == pytest.approx([1000] * CLASSES,
+                                                                            rel=0.1)
+    with pytest.raises(ValueError, match="unconditional"):
+        make_gan("none").sample_labels(4)
+
+
+@pytest.mark.parametrize("conditioning", ["concat", "projection", "acgan"])
+def test_penalties_with_a_conditional_critic_are_finite(conditioning):
+    gan = make_gan(conditioning, d_norm="layer", d_steps=2,
+                   compile_kwargs=dict(loss="wasserstein", gp_weight=10.0, r1_gamma=1.0))
+    logs = gan.train_step(image_batch(16))
+    assert float(logs["gp"]) > 0 and float(logs["r1"]) >= 0
+    assert all(math.isfinite(float(v)) for v in logs.values())
+
+
+def test_relativistic_loss_judges_real_data_with_its_labels_in_the_generator_step():
+    gan = make_gan("projection", compile_kwargs=dict(loss="relativistic_average"))
+    assert all(math.isfinite(float(v)) for v in gan.train_step(image_batch(8)).values())
+
+
+def test_conditional_gan_trains_under_mirrored_strategy_on_two_devices(two_cpu_strategy):
+    with two_cpu_strategy.scope():
+        gan = make_gan("acgan", ema_decay=0.9)
+    history = gan.fit(image_batches(16), steps_per_epoch=3, epochs=1, verbose=0).history
+    assert {"d_aux", "g_aux", "aux_accuracy"} <= set(history)
+    assert all(math.isfinite(v[-1]) for v in history.values())
+    assert gan.g_optimizer.iterations.numpy() == 3 and gan.d_optimizer.iterations.numpy() == 3
+    for w in gan.discriminator.trainable_weights + gan.generator.trainable_weights:
+        copies = [v.numpy() for v in w.values]
+        np.testing.assert_array_equal(copies[0], copies[1])  # replicas stay in sync
+    assert gan.generate(gan.sample_latents(2), [0, 2]).shape == (2, 8, 8, 1)
+
+
+def test_conditional_gan_restores_from_a_checkpoint(tmp_path):
+    gan = make_gan("projection", ema_decay=0.5)
+    gan.train_step(image_batch(8))
+    path = tf.train.Checkpoint(gan=gan).save(str(tmp_path / "ckpt"))
+    restored = make_gan("projection", ema_decay=0.5)
+    tf.train.Checkpoint(gan=restored).restore(path).assert_existing_objects_matched()
+    z, labels = gan.sample_latents(3), [0, 1, 2]
+    np.testing.assert_allclose(restored.generate(z, labels).numpy(),
+                               gan.generate(z, labels).numpy(), rtol=1e-6)
+
+
+def test_bad_conditioning_arguments_are_refused():
+    cfg = tiny_config("projection")
+    spec = types.SimpleNamespace(channels=1, num_classes=CLASSES)
+    g, d = dcgan.build_generator(cfg, spec), dcgan.build_discriminator(cfg, spec)
+    with pytest.raises(ValueError, match="conditioning='film'; valid: none, concat"):
+        GAN(g, d, latent_dim=LATENT, num_classes=CLASSES, conditioning="film")
+    with pytest.raises(ValueError, match="needs num_classes >= 2, got 0"):
+        GAN(g, d, latent_dim=LATENT, conditioning="projection")
+    # Networks built for a conditional config in an unconditional GAN (or the reverse).
+    with pytest.raises(ValueError, match="generator has 2 inputs but conditioning='none' needs 1"):
+        GAN(g, d, latent_dim=LATENT)
+    with pytest.raises(ValueError, match="discriminator has 2 inputs but conditioning='acgan'"):
+        GAN(g, d, latent_dim=LATENT, num_classes=CLASSES, conditioning="acgan")
+    acgan_d = dcgan.build_discriminator(tiny_config("acgan"), spec)
+    with pytest.raises(ValueError, match="discriminator has 2 outputs but conditioning='none'"):
+        GAN(dcgan.build_generator(tiny_config("none"), spec), acgan_d, latent_dim=LATENT)
+
+
+def test_conditional_batches_need_labels():
+    gan = make_gan("concat")
+    with pytest.raises(ValueError, match="has no 'label'"):
+        gan.train_step({"image": image_batch(8)["image"]})

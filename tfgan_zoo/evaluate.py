@@ -1,0 +1,62 @@
+"""Score a trained run: FID, KID, classifier score and precision/recall against real images.
+
+  python -m tfgan_zoo.evaluate --workdir=runs/dcgan [--checkpoint=best|latest|STEP|untrained]
+      [--num_samples=N] [--split=test] [--extractor=classifier|inception]
+      [--inception_weights=PATH] [--data_dir=DIR]
+
+Prints a table of the checkpoint's figures beside the real-data floor (the training split
+scored the same way) and writes it as JSON to <workdir>/eval/<checkpoint>.json.
+"""
+
+from absl import app, flags, logging
+
+from tfgan_zoo import cli_common
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "Run directory written by tfgan_zoo.train.", required=True)
+flags.DEFINE_string("checkpoint", "best", "best (falls back to latest), latest, a step number, "
+                    "or untrained (fresh weights: the baseline to beat).")
+flags.DEFINE_integer("num_samples", 0, "Generated samples; 0: as many as the train split.")
+flags.DEFINE_string("split", "test", "Real split the samples are compared with.")
+flags.DEFINE_enum("extractor", "classifier", ["classifier", "inception"],
+                  "Feature extractor: a classifier trained on the dataset, or InceptionV3.")
+flags.DEFINE_string("inception_weights", None, "InceptionV3 weights file (.h5, with the top).")
+flags.DEFINE_string("data_dir", None, "Overrides the run's config.data.data_dir.")
+
+ROWS = [("fid", "FID (lower is better)"), ("kid", "KID (lower is better)"),
+        ("classifier_score", "classifier score (higher)"), ("precision", "precision"),
+        ("recall", "recall")]
+
+
+def table(results, floor):
+    lines = [f"{'metric':28s} {'model':>10s} {'real floor':>11s}"]
+    for key, label in ROWS:
+        lines.append(f"{label:28s} {results[key]:10.4f} {floor[key]:11.4f}")
+    return "\n".join(lines)
+
+
+def _run(argv):
+    del argv
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
+    with cli_common.user_errors():
+        from tfgan_zoo import evaluation  # TensorFlow loads after the flags are checked
+
+        report = evaluation.evaluate_run(
+            FLAGS.workdir, FLAGS.checkpoint, num_samples=FLAGS.num_samples, split=FLAGS.split,
+            extractor=FLAGS.extractor, inception_weights=FLAGS.inception_weights,
+            data_dir=FLAGS.data_dir)
+    print(f"\n{report['checkpoint']} (step {report['step']}), {report['num_generated']} samples "
+          f"vs {report['num_real']} {report['split']} images, extractor {report['extractor']}"
+          + (f" (test accuracy {report['extractor_test_accuracy']:.3f})"
+             if report["extractor_test_accuracy"] is not None else ""))
+    print(table(report["results"], report["floor"]))
+    print(f"\nWrote {report['path']}")
+
+
+def main(argv=None):
+    app.run(_run, argv=argv)
+
+
+if __name__ == "__main__":
+    main()
