@@ -5,6 +5,10 @@
   build_generator(model_config, spec) -> Functional keras.Model, latents [B, latent_dim] -> samples
   build_discriminator(model_config, spec) -> Functional keras.Model, samples -> logits [B, 1]
 
+A class-conditional model (`model_config.conditioning` other than "none") takes labels too:
+G maps [z, label int32 [B]] -> samples; D maps [samples, label] -> logits ("concat",
+"projection"), or samples -> [logits [B, 1], class logits [B, num_classes]] ("acgan").
+
 `spec` is the `tfgan_zoo.data.DatasetSpec` of the training data (channels, classes). Networks
 stay Functional so that TF-MOT can prune and strip them.
 """
