@@ -10,6 +10,8 @@ e.g. `--config.train.batch_size=128` or `--dataset=mnist --config.model.resoluti
 """
 from ml_collections import config_dict
 
+from tfgan_zoo import config as config_lib
+
 PRESETS = ("tiny",)
 
 
@@ -91,6 +93,8 @@ def get_config(preset=None):
             inception_weights=config_dict.placeholder(str),  # InceptionV3 .h5 with the top
         )
     )
+
+    config.prune = config_lib.prune_defaults()  # TF-MOT magnitude pruning, off by default
 
     if preset == "tiny":
         config.model.base_channels = 8

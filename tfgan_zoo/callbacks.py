@@ -151,10 +151,11 @@ class Evaluator(StepCallback):
     what saves a run that collapses late (StudioGAN's DCGAN peaked at 42k of 200k steps).
     """
 
-    def __init__(self, scorer, every, writer, best, primary="fid", log=print):
+    def __init__(self, scorer, every, writer, best, primary="fid", log=print, best_from=0):
         super().__init__()
         self.scorer, self.every, self.writer = scorer, every, writer
         self.best, self.primary, self.log = best, primary, log
+        self.best_from = best_from  # e.g. a pruning schedule's end: sparser models only
 
     def on_step(self, step, logs):
         if step % self.every == 0:
@@ -166,7 +167,7 @@ class Evaluator(StepCallback):
             for name, value in results.items():
                 tf.summary.scalar(f"eval/{name}", value)
         self.writer.flush()
-        improved = self.best.offer(step, results, self.primary)
+        improved = step >= self.best_from and self.best.offer(step, results, self.primary)
         if improved:
             self.log(f"\nstep {step}: {self.primary} {results[self.primary]:.3f}, the best so far"
                      f" -> {self.best.directory}")

@@ -37,6 +37,28 @@ def load(model, preset=None):
     return module.get_config(preset or None)
 
 
+def prune_defaults():
+    """The `config.prune` section of every config: pruning is off unless `enabled`.
+
+    Steps count generator updates (the generator optimizer's iterations), whatever the number of
+    critic steps: the masks used in update k are computed for step k, so after `end_step`
+    updates the pruned kernels are at `target_sparsity`.
+    """
+    return config_dict.ConfigDict(
+        dict(
+            enabled=False,
+            target_sparsity=0.8,  # fraction of zeros in each pruned kernel, in (0, 1)
+            # polynomial: 0 at begin_step rising to the target at end_step (Zhu and Gupta 2017);
+            # constant: the target from begin_step on
+            schedule="polynomial",
+            begin_step=0,  # generator updates
+            end_step=1000,  # generator updates; masks are frozen after it
+            frequency=50,  # generator updates between mask updates (begin and end always are)
+            networks=("generator",),  # may also hold "discriminator"
+        )
+    )
+
+
 def _check(ok, message):
     if not ok:
         raise ZooError(message)

@@ -9,7 +9,7 @@ import tensorflow as tf
 import tf_keras as keras
 from absl import logging
 
-from tfgan_zoo import callbacks, checkpoints, data, evaluation, losses, models
+from tfgan_zoo import callbacks, checkpoints, data, evaluation, losses, models, pruning
 from tfgan_zoo import config as config_lib
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.gan import GAN, stateless_latents
@@ -24,6 +24,7 @@ class RunResult:
     end_step: int
     seconds: float
     spec: "data.DatasetSpec"
+    pruning: dict | None = None
 
 
 def make_strategy(name):
@@ -42,19 +43,31 @@ def make_optimizer(opt_config):
         global_clipnorm=opt_config.clip_norm or None, clipvalue=opt_config.clip_value or None)
 
 
-def build_gan(config, spec):
+def build_gan(config, spec, init_weights=None):
     """The compiled GAN for `config`, its networks built for the data described by `spec`.
 
-    Call it inside the distribution strategy's scope.
+    `init_weights` (generator weights, discriminator weights) start the networks from another
+    run's, as `prune` does. With `config.prune.enabled` the networks named there are wrapped for
+    TF-MOT pruning, on a schedule that counts generator updates. Call it inside the
+    distribution strategy's scope.
     """
     family = models.get_family(config.model_name)
-    gan = GAN(family.build_generator(config.model, spec),
-              family.build_discriminator(config.model, spec),
+    generator = family.build_generator(config.model, spec)
+    discriminator = family.build_discriminator(config.model, spec)
+    if init_weights:
+        generator.set_weights(init_weights[0])
+        discriminator.set_weights(init_weights[1])
+    d_optimizer = make_optimizer(config.optimizer.d)
+    g_optimizer = make_optimizer(config.optimizer.g)
+    if config.prune.enabled:
+        generator, discriminator = pruning.wrap_networks(generator, discriminator, config.prune,
+                                                         g_optimizer.iterations)
+    gan = GAN(generator, discriminator,
               latent_dim=config.model.latent_dim,
               latent_distribution=config.model.latent_distribution,
               d_steps=config.gan.d_steps, ema_decay=config.gan.ema_decay, seed=config.train.seed,
               num_classes=spec.num_classes, conditioning=config.model.conditioning)
-    gan.compile(make_optimizer(config.optimizer.d), make_optimizer(config.optimizer.g),
+    gan.compile(d_optimizer, g_optimizer,
                 loss=config.gan.loss, label_smoothing=config.gan.label_smoothing,
                 gp_weight=config.gan.gp_weight, r1_gamma=config.gan.r1_gamma,
                 weight_clip=config.gan.weight_clip, aux_weight=config.gan.aux_weight)
@@ -82,14 +95,17 @@ def validate(config):
         loss = losses.get_loss(config.gan.loss)
     except ValueError as e:
         raise ZooError(f"config.gan.loss: {e}") from None
+    if config.prune.enabled:
+        pruning.validate(config.prune, num_steps=config.train.num_steps)
     if config.gan.label_smoothing and not loss.accepts_label_smoothing:
         raise ZooError(f"config.gan.label_smoothing does not apply to the {loss.name!r} loss; "
                        "set it to 0 or use non_saturating, minimax or least_squares")
 
 
-def train(config, workdir_path, log=print):
+def train(config, workdir_path, log=print, init_weights=None):
     """Trains (or resumes) the run in `workdir_path` up to `config.train.num_steps`.
 
+    `init_weights` (see `build_gan`) applies to a new run only; a resumed one restores its own.
     Everything that can be wrong with the input is checked before the workdir is touched.
     """
     validate(config)
@@ -105,7 +121,7 @@ def train(config, workdir_path, log=print):
                               batch_size=images_per_step)
 
     with strategy.scope():
-        gan = build_gan(config, spec)
+        gan = build_gan(config, spec, init_weights)
         checkpoint = tf.train.Checkpoint(gan=gan)
     manager = tf.train.CheckpointManager(checkpoint, workdir.checkpoints,
                                          max_to_keep=train_config.keep_checkpoints)
@@ -131,6 +147,9 @@ def train(config, workdir_path, log=print):
     writer = tf.summary.create_file_writer(workdir.logs)
     latents, labels, rows = grid_inputs(gan, train_config.num_samples, train_config.seed)
     run_callbacks = [
+        # First, so that masks are re-applied before samples and checkpoints are written.
+        *([pruning.UpdatePruningStep(), pruning.SparsityLogger(writer)]
+          if config.prune.enabled else []),
         callbacks.ProgressBar(start_step, train_config.num_steps, images_per_step),
         callbacks.ScalarLogger(writer, images_per_step),
         callbacks.SampleWriter(workdir, writer, latents, train_config.sample_every, labels, rows),
@@ -138,13 +157,23 @@ def train(config, workdir_path, log=print):
     ]
     if config.eval.every:
         best = checkpoints.BestCheckpoint(checkpoint, workdir.best_checkpoints)
+        best_from = config.prune.end_step if config.prune.enabled else 0
         run_callbacks.append(callbacks.Evaluator(scorer, config.eval.every, writer, best,
-                                                 evaluation.PRIMARY, log=log))
+                                                 evaluation.PRIMARY, log, best_from))
     started = time.perf_counter()
     gan.fit(dataset, epochs=train_config.num_steps // train_config.log_every,
             initial_epoch=start_step // train_config.log_every,
             steps_per_epoch=train_config.log_every, callbacks=run_callbacks, verbose=0)
     result.seconds = time.perf_counter() - started
+    if config.prune.enabled:
+        family = models.get_family(config.model_name)
+        dense = family.build_generator(config.model, spec)
+        if init_weights:
+            dense.set_weights(init_weights[0])
+        result.pruning = pruning.write_run_report(gan.sampler, workdir.path, dense)
+        log(f"Pruned generator: {result.pruning['sparsity']:.1%} of its kernels are zero, "
+            f"{result.pruning['compression']:.1f}x smaller gzipped; plain Keras model in "
+            f"{result.pruning['stripped_model']}")
     result.end_step = int(gan.g_optimizer.iterations.numpy())
     logging.info("trained steps %d-%d in %.1f s", start_step, result.end_step, result.seconds)
     return result

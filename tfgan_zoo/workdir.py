@@ -13,9 +13,10 @@ import os
 from tfgan_zoo import config as config_lib
 from tfgan_zoo.errors import ZooError
 
-# What a resumed run may not change: the checkpoint would not fit the new model, or the run
-# would silently switch data. Training length, logging, optimizers and data_dir may change.
-FIXED_KEYS = ("model_name", "model", "data.dataset", "data.channels")
+# What a resumed run may not change: the checkpoint would not fit the new model (a pruned run's
+# also holds masks), or the run would silently switch data. Training length, logging,
+# optimizers and data_dir may change.
+FIXED_KEYS = ("model_name", "model", "data.dataset", "data.channels", "prune")
 
 
 class Workdir:

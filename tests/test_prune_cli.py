@@ -1,0 +1,97 @@
+"""Pruning inside a training run and `python -m tfgan_zoo.prune` on a trained run."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tf_keras as keras
+
+from tfgan_zoo import config as config_lib
+from tfgan_zoo import pruned_runs, training
+from tfgan_zoo.errors import ZooError
+
+RECIPES = config_lib.available_models()
+
+
+def tiny(model, data_dir, **prune):
+    config = config_lib.load(model, "tiny")
+    config.data.data_dir = data_dir
+    config.prune.update(dict(enabled=True, target_sparsity=0.8, end_step=4, frequency=2),
+                        **prune)
+    return config
+
+
+def snapshot(path):
+    return {os.path.join(root, f): os.stat(os.path.join(root, f)).st_mtime_ns
+            for root, _, files in os.walk(path) for f in files}
+
+
+def kernel_zero_fractions(model):
+    return {layer.name: float(np.mean(layer.kernel.numpy() == 0))
+            for layer in model.layers if hasattr(layer, "kernel")}
+
+
+@pytest.mark.parametrize("model", RECIPES)
+def test_every_recipe_prunes_and_strips_during_training(model, tmp_path, digits_data_dir):
+    result = training.train(tiny(model, digits_data_dir), str(tmp_path / "run"),
+                            log=lambda _: None)
+    assert abs(result.pruning["sparsity"] - 0.8) <= 0.01
+    stripped = keras.models.load_model(tmp_path / "run" / "generator_pruned.keras")
+    assert not any("prune" in layer.__class__.__name__.lower() for layer in stripped.layers)
+    assert not any("mask" in w.name or "threshold" in w.name for w in stripped.weights)
+    fractions = kernel_zero_fractions(stripped)
+    pruned = result.pruning["layers"]
+    assert set(pruned) <= set(fractions)
+    for name in pruned:
+        assert abs(fractions[name] - 0.8) <= 0.01, (name, fractions[name])
+    report = json.load(open(tmp_path / "run" / "pruning.json"))
+    assert report["gzipped_bytes"]["stripped"] < report["gzipped_bytes"]["dense"]
+
+
+def test_changing_pruning_on_resume_is_refused(tmp_path, digits_data_dir):
+    training.train(tiny("dcgan", digits_data_dir), str(tmp_path / "run"), log=lambda _: None)
+    config = tiny("dcgan", digits_data_dir, target_sparsity=0.5)
+    config.train.num_steps = 8
+    with pytest.raises(ZooError, match="different config.prune"):
+        training.train(config, str(tmp_path / "run"))
+
+
+@pytest.fixture(scope="module")
+def source_run(tmp_path_factory, digits_data_dir):
+    config = config_lib.load("dcgan", "tiny")
+    config.data.data_dir = digits_data_dir
+    path = str(tmp_path_factory.mktemp("source") / "dcgan")
+    training.train(config, path, log=lambda _: None)
+    return path
+
+
+def test_prune_fine_tunes_a_copy_and_never_touches_the_source(source_run, tmp_path):
+    before = snapshot(source_run)
+    report = pruned_runs.prune_run(source_run, str(tmp_path / "pruned"), 0.5, steps=4,
+                                   num_samples=129, log=lambda _: None)
+    assert snapshot(source_run) == before
+    assert report["source_checkpoint"].endswith("ckpt-4")
+    assert abs(report["pruning"]["sparsity"] - 0.5) <= 0.01
+    assert set(report["before"]) >= {"fid", "kid", "classifier_score"}
+    saved = json.load(open(tmp_path / "pruned" / "prune_report.json"))
+    assert saved["after"]["fid"] == report["after"]["fid"]
+    stripped = keras.models.load_model(tmp_path / "pruned" / "generator_pruned.keras")
+    assert abs(kernel_zero_fractions(stripped)["project"] - 0.5) <= 0.01
+
+
+def test_prune_cli_refuses_a_run_without_config(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "tfgan_zoo.prune", f"--workdir={tmp_path}"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "holds no training run (no config.json)" in result.stderr
+
+
+def test_prune_refuses_bad_steps_and_the_source_as_target(source_run):
+    with pytest.raises(ZooError, match="--steps=3 must be a multiple"):
+        pruned_runs.prune_run(source_run, source_run + "_x", 0.8, steps=3)
+    with pytest.raises(ZooError, match="must differ from --workdir"):
+        pruned_runs.prune_run(source_run, source_run, 0.8, steps=4)
+    with pytest.raises(ZooError, match="target_sparsity must be in"):
+        pruned_runs.prune_run(source_run, source_run + "_y", 1.5, steps=4)

@@ -1,0 +1,48 @@
+"""Prune a trained run's generator: fine-tune it (with its discriminator) to a target sparsity.
+
+  python -m tfgan_zoo.prune --workdir=runs/dcgan --target_sparsity=0.8 [--steps=2000]
+      [--new_workdir=runs/dcgan_pruned80] [--checkpoint=best|latest|STEP]
+
+The source run is only read. The new run directory holds a normal training run (resumable with
+the same command) plus generator_pruned.keras (a plain Keras model, zeros in its kernels),
+pruning.json (per-layer sparsity, sizes) and prune_report.json (quality before and after).
+"""
+import os
+
+from absl import app, flags, logging
+
+from tfgan_zoo import cli_common
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "The trained run to prune (read only).", required=True)
+flags.DEFINE_float("target_sparsity", 0.8, "Fraction of zeros in each pruned kernel.")
+flags.DEFINE_integer("steps", 2000, "Fine-tuning generator updates; the schedule reaches the "
+                     "target halfway and the rest lets the networks recover.")
+flags.DEFINE_string("new_workdir", None, "Where the pruned run goes "
+                    "(default <workdir>_pruned<NN>).")
+flags.DEFINE_string("checkpoint", "best", "Source checkpoint: best, latest or a step.")
+flags.DEFINE_integer("num_samples", 0, "Samples for the before/after evaluation "
+                     "(0: as many as the train split).")
+
+
+def _run(argv):
+    del argv
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
+    new_workdir = FLAGS.new_workdir or (
+        f"{FLAGS.workdir.rstrip(os.sep)}_pruned{round(FLAGS.target_sparsity * 100):02d}")
+    with cli_common.user_errors():
+        from tfgan_zoo import pruned_runs  # TensorFlow loads after the flags are checked
+
+        report = pruned_runs.prune_run(FLAGS.workdir, new_workdir, FLAGS.target_sparsity,
+                                       steps=FLAGS.steps, which=FLAGS.checkpoint,
+                                       num_samples=FLAGS.num_samples)
+    print(pruned_runs.summary(report))
+
+
+def main(argv=None):
+    app.run(_run, argv=argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""Pruning a trained run: restore it dense, fine-tune a pruned copy in a new run directory, and
+report sparsity, size and quality before and after. What `python -m tfgan_zoo.prune` calls."""
+import dataclasses
+import json
+import os
+
+import tensorflow as tf
+from ml_collections import config_dict
+
+from tfgan_zoo import checkpoints, data, evaluation, training
+from tfgan_zoo import config as config_lib
+from tfgan_zoo.errors import ZooError
+from tfgan_zoo.workdir import Workdir
+
+
+def _source_config(workdir):
+    saved = workdir.saved_config()
+    if saved is None:
+        raise ZooError(f"{workdir.path} holds no training run (no config.json); pass the "
+                       "--workdir that tfgan_zoo.train wrote")
+    config = config_dict.ConfigDict(saved)
+    if "prune" not in config:  # a run from before pruning existed
+        config.prune = config_lib.prune_defaults()
+    if config.prune.enabled:
+        raise ZooError(f"{workdir.path} is already a pruned run; prune its dense source run, "
+                       "or train further with the same --workdir")
+    return config
+
+
+def _pruning_config(source, target, steps):
+    config = config_dict.ConfigDict(source.to_dict())
+    log_every = config.train.log_every
+    if steps < 2 * log_every or steps % log_every:
+        raise ZooError(f"--steps={steps} must be a multiple of the run's log_every ({log_every})"
+                       f" and at least {2 * log_every}")
+    end = max(log_every, steps // 2 // log_every * log_every)
+    config.prune.update(enabled=True, target_sparsity=target, schedule="polynomial",
+                        begin_step=0, end_step=end, frequency=max(1, end // 10))
+    config.train.num_steps = steps
+    config.train.checkpoint_every = config.train.sample_every = steps
+    config.eval.every = 0  # scored once at the end, after the schedule has reached the target
+    return config
+
+
+def prune_run(source_path, new_path, target, *, steps=2000, which="best", num_samples=0,
+              log=print):
+    """Fine-tunes `source_path`'s checkpoint to `target` sparsity in `new_path`; returns the
+    report also written to `<new_path>/prune_report.json`. The source is never written to."""
+    source = Workdir(source_path)
+    config = _pruning_config(_source_config(source), target, steps)
+    training.validate(config)
+    if os.path.abspath(new_path) == source.path:
+        raise ZooError("--new_workdir must differ from --workdir: the source run stays as it is")
+    spec = dataclasses.replace(data.describe(config.data), resolution=config.model.resolution)
+    dense_config = _source_config(source)
+    dense = training.build_gan(dense_config, spec)
+    path = checkpoints.find(source, which)
+    checkpoints.restore(tf.train.Checkpoint(gan=dense), path)
+    extractor = evaluation.make_extractor(config, config.eval.extractor,
+                                          config.eval.inception_weights, log=log)
+    scorer = evaluation.Scorer(config, extractor, config.eval.split, num_samples)
+    before = scorer(dense)
+    weights = (dense.generator.get_weights(), dense.discriminator.get_weights())
+    result = training.train(config, new_path, log=log, init_weights=weights)
+    pruned = training.build_gan(config, spec)
+    checkpoints.restore(tf.train.Checkpoint(gan=pruned), checkpoints.find(result.workdir,
+                                                                          "latest"))
+    report = {"source": source.path, "source_checkpoint": path, "target_sparsity": target,
+              "steps": steps, "extractor": extractor.name, "before": before,
+              "after": scorer(pruned), "pruning": result.pruning or _saved_pruning(result)}
+    report["path"] = os.path.join(result.workdir.path, "prune_report.json")
+    with open(report["path"] + ".tmp", "w") as f:
+        json.dump(report, f, indent=2)
+    os.replace(report["path"] + ".tmp", report["path"])
+    return report
+
+
+def _saved_pruning(result):
+    with open(os.path.join(result.workdir.path, "pruning.json")) as f:
+        return json.load(f)
+
+
+def summary(report):
+    p = report["pruning"]
+    lines = [f"Pruned {report['source_checkpoint']} to {p['sparsity']:.1%} sparsity "
+             f"({report['steps']} fine-tuning steps):"]
+    lines += [f"  {name:12s} {layer['sparsity']:.3f} of {layer['params']:,} weights are zero"
+              for name, layer in p["layers"].items()]
+    lines.append(f"  gzipped weights: {p['gzipped_bytes']['dense']:,} B dense -> "
+                 f"{p['gzipped_bytes']['stripped']:,} B pruned ({p['compression']:.1f}x smaller)")
+    for key in ("fid", "kid", "classifier_score"):
+        lines.append(f"  {key:16s} before {report['before'][key]:9.3f}   after "
+                     f"{report['after'][key]:9.3f}")
+    lines.append(f"Wrote {report['path']} and {p['stripped_model']}")
+    return "\n".join(lines)
