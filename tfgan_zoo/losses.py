@@ -57,12 +57,16 @@ def _check_smoothing(label_smoothing, loss_name: str) -> float:
 # --- Losses. Each d loss is minimised by the discriminator, each g loss by the generator. ---
 
 
+def _cross_entropy_d_loss(real_logits, fake_logits, label_smoothing) -> tf.Tensor:
+    return tf.reduce_mean(_bce(_flat(real_logits), 1.0 - label_smoothing)) + tf.reduce_mean(
+        _bce(_flat(fake_logits), 0.0)
+    )
+
+
 def minimax_d_loss(real_logits, fake_logits, label_smoothing=0.0) -> tf.Tensor:
     """Cross-entropy with real target 1 - label_smoothing and fake target 0."""
     s = _check_smoothing(label_smoothing, "minimax")
-    return tf.reduce_mean(_bce(_flat(real_logits), 1.0 - s)) + tf.reduce_mean(
-        _bce(_flat(fake_logits), 0.0)
-    )
+    return _cross_entropy_d_loss(real_logits, fake_logits, s)
 
 
 def minimax_g_loss(real_logits, fake_logits) -> tf.Tensor:
@@ -74,9 +78,7 @@ def minimax_g_loss(real_logits, fake_logits) -> tf.Tensor:
 def non_saturating_d_loss(real_logits, fake_logits, label_smoothing=0.0) -> tf.Tensor:
     """Same as ``minimax_d_loss``."""
     s = _check_smoothing(label_smoothing, "non_saturating")
-    return tf.reduce_mean(_bce(_flat(real_logits), 1.0 - s)) + tf.reduce_mean(
-        _bce(_flat(fake_logits), 0.0)
-    )
+    return _cross_entropy_d_loss(real_logits, fake_logits, s)
 
 
 def non_saturating_g_loss(real_logits, fake_logits) -> tf.Tensor:
