@@ -74,14 +74,15 @@ def table(results, host):
     return "\n".join(lines)
 
 
-def update_readme(text):
+def update_readme(text, start=START, end=END):
+    """Replaces what README.md holds between the `start` and `end` marker lines."""
     path = os.path.join(ROOT, "README.md")
     with open(path) as f:
         readme = f.read()
-    head, rest = readme.split(START, 1)
-    _, tail = rest.split(END, 1)
+    head, rest = readme.split(start, 1)
+    _, tail = rest.split(end, 1)
     with open(path, "w") as f:
-        f.write(f"{head}{START}\n{text}\n{END}{tail}")
+        f.write(f"{head}{start}\n{text}\n{end}{tail}")
 
 
 def main():
