@@ -180,3 +180,21 @@ def test_corrupt_config_json_in_workdir_is_refused(tmp_path, digits_data_dir):
     with pytest.raises(ZooError, match="config.json is unreadable"):
         training.train(tiny_config(data_dir=digits_data_dir), tmp_path / "run")
     assert (tmp_path / "run" / "config.json").read_text() == "{not json"
+
+
+def run_console_script(*args):
+    argv = ["tfgan-zoo", *args]
+    code = f"import sys; sys.argv = {argv!r}; from tfgan_zoo.cli import main; main()"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_console_script_lists_its_verbs():
+    result = run_console_script("fly")
+    assert result.returncode == 2
+    assert "usage: tfgan-zoo {train,evaluate,prune}" in result.stderr
+
+
+def test_console_script_runs_a_verb(tmp_path):
+    assert_user_error(run_console_script("evaluate", f"--workdir={tmp_path}"),
+                      "holds no training run")

@@ -2,7 +2,7 @@
 import importlib
 import sys
 
-VERBS = ("train",)
+VERBS = ("train", "evaluate", "prune")
 
 
 def main():
