@@ -89,7 +89,31 @@ class ScalarLogger(StepCallback):
         self.writer.flush()
 
 
-class SampleWriter(StepCallback):
+class PeriodicCallback(StepCallback):
+    """Runs `act(step)` every `every` steps and once more at the end if the last step missed it."""
+
+    def __init__(self, every):
+        super().__init__()
+        self.every = every
+        self.last_done = None
+
+    def on_step(self, step, logs):
+        if step % self.every == 0:
+            self._act(step)
+
+    def on_train_end(self, logs=None):
+        if self.last_done != self.step:
+            self._act(self.step)
+
+    def _act(self, step):
+        self.act(step)
+        self.last_done = step
+
+    def act(self, step):
+        raise NotImplementedError
+
+
+class SampleWriter(PeriodicCallback):
     """Every `every` steps: samples from fixed inputs -> PNG grid and TensorBoard image.
 
     `labels` (conditional models) and `rows` come with the latents: a conditional grid has one
@@ -97,21 +121,12 @@ class SampleWriter(StepCallback):
     """
 
     def __init__(self, workdir, writer, latents, every, labels=None, rows=None, scale=4):
-        super().__init__()
+        super().__init__(every)
         self.workdir, self.writer = workdir, writer
         self.latents, self.labels, self.rows = latents, labels, rows
-        self.every, self.scale = every, scale
-        self.last_written = None
+        self.scale = scale
 
-    def on_step(self, step, logs):
-        if step % self.every == 0:
-            self.write(step)
-
-    def on_train_end(self, logs=None):
-        if self.last_written != self.step:
-            self.write(self.step)
-
-    def write(self, step):
+    def act(self, step):
         samples = self.model.generate(self.latents, self.labels).numpy()
         picture = images.grid(samples, rows=self.rows)
         images.save_png(self.workdir.sample_path(step), picture, self.scale)
@@ -119,28 +134,17 @@ class SampleWriter(StepCallback):
         with self.writer.as_default(step=step):
             tf.summary.image("samples", picture[np.newaxis], max_outputs=1)
         self.writer.flush()
-        self.last_written = step
 
 
-class Checkpointer(StepCallback):
+class Checkpointer(PeriodicCallback):
     """Saves every `every` steps and at the end; the manager keeps the last few."""
 
     def __init__(self, manager, every):
-        super().__init__()
-        self.manager, self.every = manager, every
-        self.last_saved = None
+        super().__init__(every)
+        self.manager = manager
 
-    def on_step(self, step, logs):
-        if step % self.every == 0:
-            self.save(step)
-
-    def on_train_end(self, logs=None):
-        if self.last_saved != self.step:
-            self.save(self.step)
-
-    def save(self, step):
+    def act(self, step):
         self.manager.save(checkpoint_number=step)
-        self.last_saved = step
 
 
 class Evaluator(StepCallback):

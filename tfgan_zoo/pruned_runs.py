@@ -47,12 +47,12 @@ def prune_run(source_path, new_path, target, *, steps=2000, which="best", num_sa
     """Fine-tunes `source_path`'s checkpoint to `target` sparsity in `new_path`; returns the
     report also written to `<new_path>/prune_report.json`. The source is never written to."""
     source = Workdir(source_path)
-    config = _pruning_config(_source_config(source), target, steps)
+    dense_config = _source_config(source)
+    config = _pruning_config(dense_config, target, steps)
     training.validate(config)
     if os.path.abspath(new_path) == source.path:
         raise ZooError("--new_workdir must differ from --workdir: the source run stays as it is")
     spec = dataclasses.replace(data.describe(config.data), resolution=config.model.resolution)
-    dense_config = _source_config(source)
     dense = training.build_gan(dense_config, spec)
     path = checkpoints.find(source, which)
     checkpoints.restore(tf.train.Checkpoint(gan=dense), path)
