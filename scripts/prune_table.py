@@ -34,7 +34,8 @@ def table(reports, host, steps):
     return "\n".join([
         f"Measured by `python scripts/prune_table.py` on {host}: the zoo's DCGAN "
         f"({first['source_checkpoint'].split(os.sep)[-1]} of its run) fine-tuned for {steps} "
-        f"generator updates per target, polynomial schedule reaching the target halfway. "
+        f"generator updates per target, generator and discriminator pruned alike, polynomial "
+        f"schedule reaching the target halfway. "
         f"Quality with `{first['extractor']}` features, before (dense) -> after (pruned).",
         "",
         "| target | achieved, per pruned layer | gzipped generator | FID | classifier score |",

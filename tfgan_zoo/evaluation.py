@@ -10,13 +10,11 @@ import os
 
 import numpy as np
 import tensorflow as tf
-from ml_collections import config_dict
 
 from tfgan_zoo import data, metrics
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.gan import stateless_latents
 from tfgan_zoo.metrics import extractors
-from tfgan_zoo.workdir import Workdir
 
 PRIMARY = "fid"  # lower is better; the metric that picks the best checkpoint
 MAX_KEPT = 10_000  # rows kept for KID and precision/recall; FID streams over all samples
@@ -124,26 +122,13 @@ def evaluate_run(workdir_path, which="best", *, num_samples=0, split="test",
 
     Returns the report dict: checkpoint, step, extractor, split, results, floor, path.
     """
-    from tfgan_zoo import checkpoints, training  # training imports this module
+    from tfgan_zoo import runs  # runs imports training, which imports this module
 
-    workdir = Workdir(workdir_path)
-    saved = workdir.saved_config()
-    if saved is None:
-        raise ZooError(f"{workdir.path} holds no training run (no config.json); pass the "
-                       "--workdir that tfgan_zoo.train wrote")
-    config = config_dict.ConfigDict(saved)
-    if data_dir:
-        config.data.data_dir = data_dir
-    spec = dataclasses.replace(data.describe(config.data), resolution=config.model.resolution)
-    gan = training.build_gan(config, spec)
-    name = "untrained"
-    if which != "untrained":
-        path = checkpoints.find(workdir, which)
-        checkpoints.restore(tf.train.Checkpoint(gan=gan), path)
-        name = os.path.basename(path)
+    run = runs.load(workdir_path, which, data_dir=data_dir)
+    config, gan, workdir, name = run.config, run.gan, run.workdir, run.name
     features = make_extractor(config, extractor, inception_weights, log=log)
     scorer = Scorer(config, features, split, num_samples)
-    report = {"checkpoint": name, "step": int(gan.g_optimizer.iterations.numpy()),
+    report = {"checkpoint": name, "step": run.step,
               "extractor": features.name, "extractor_test_accuracy": features.test_accuracy,
               "split": split, "num_generated": scorer.num_samples,
               "num_real": int(scorer.real.count), "results": scorer(gan),

@@ -18,6 +18,9 @@ flags.DEFINE_string("workdir", None, "The trained run to prune (read only).", re
 flags.DEFINE_float("target_sparsity", 0.8, "Fraction of zeros in each pruned kernel.")
 flags.DEFINE_integer("steps", 2000, "Fine-tuning generator updates; the schedule reaches the "
                      "target halfway and the rest lets the networks recover.")
+flags.DEFINE_list("networks", ["generator", "discriminator"],
+                  "Networks pruned to the target: the generator, and by default the "
+                  "discriminator too, which keeps the game balanced while G loses weights.")
 flags.DEFINE_string("new_workdir", None, "Where the pruned run goes "
                     "(default <workdir>_pruned<NN>).")
 flags.DEFINE_string("checkpoint", "best", "Source checkpoint: best, latest or a step.")
@@ -36,7 +39,8 @@ def _run(argv):
 
         report = pruned_runs.prune_run(FLAGS.workdir, new_workdir, FLAGS.target_sparsity,
                                        steps=FLAGS.steps, which=FLAGS.checkpoint,
-                                       num_samples=FLAGS.num_samples)
+                                       num_samples=FLAGS.num_samples,
+                                       networks=FLAGS.networks)
     print(pruned_runs.summary(report))
 
 

@@ -1,0 +1,60 @@
+"""Reopening a finished training run: its config, its data spec and a checkpoint restored into
+the GAN. What evaluate, prune, export and generate start from."""
+import dataclasses
+import os
+
+import tensorflow as tf
+from ml_collections import config_dict
+
+from tfgan_zoo import checkpoints, data, training
+from tfgan_zoo import config as config_lib
+from tfgan_zoo.errors import ZooError
+from tfgan_zoo.workdir import Workdir
+
+
+@dataclasses.dataclass
+class Run:
+    workdir: Workdir
+    config: config_dict.ConfigDict
+    spec: data.DatasetSpec
+    gan: "training.GAN"
+    checkpoint: str  # path of the restored checkpoint, or "untrained"
+
+    @property
+    def name(self):
+        """The checkpoint's file name ("ckpt-4000"), or "untrained"."""
+        return os.path.basename(self.checkpoint)
+
+    @property
+    def step(self):
+        return int(self.gan.g_optimizer.iterations.numpy())
+
+
+def saved_config(workdir):
+    """The run's config.json as a ConfigDict, completed with sections added since it was
+    written; a ZooError if the directory holds no run."""
+    saved = workdir.saved_config()
+    if saved is None:
+        raise ZooError(f"{workdir.path} holds no training run (no config.json); pass the "
+                       "--workdir that tfgan_zoo.train wrote")
+    config = config_dict.ConfigDict(saved)
+    if "prune" not in config:  # a run from before pruning existed
+        config.prune = config_lib.prune_defaults()
+    return config
+
+
+def load(workdir_path, which="best", *, config=None, data_dir=None):
+    """Builds the run's GAN and restores checkpoint `which` (best, latest, a step, or
+    "untrained" for fresh weights). `config` replaces the run's own where the caller has
+    already read and checked it; `data_dir` overrides config.data.data_dir."""
+    workdir = Workdir(workdir_path)
+    config = config or saved_config(workdir)
+    if data_dir:
+        config.data.data_dir = data_dir
+    spec = dataclasses.replace(data.describe(config.data), resolution=config.model.resolution)
+    gan = training.build_gan(config, spec)
+    path = "untrained"
+    if which != "untrained":
+        path = checkpoints.find(workdir, which)
+        checkpoints.restore(tf.train.Checkpoint(gan=gan), path)
+    return Run(workdir, config, spec, gan, path)
