@@ -19,6 +19,10 @@ INSTALL_REQUIRES = [
     "numpy>=1.26",
     "pillow>=10",
     "tqdm>=4.66",
+    # The TF Serving client (tfgan_zoo.serving): REST over requests, gRPC with the official stubs.
+    "requests>=2.31",
+    "grpcio>=1.60",
+    "tensorflow-serving-api>=2.21,<2.22",
 ]
 
 setuptools.setup(

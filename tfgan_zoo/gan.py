@@ -305,8 +305,10 @@ def _update_in_sync(targets, fn, sources=None):
 
 
 def stateless_latents(n, latent_dim, distribution="normal", seed=0):
-    """Latents [n, latent_dim] that depend only on `seed`: the same grid every time."""
-    shape, seed = (n, latent_dim), tf.constant([seed, 0], tf.int64)
+    """Latents [n, latent_dim] that depend only on `seed` (a Python int or an int64 tensor): the
+    same grid every time, also inside exported signatures."""
+    shape = tf.stack([tf.cast(n, tf.int32), latent_dim])
+    seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
     if distribution == "uniform":
         return tf.random.stateless_uniform(shape, seed, -1.0, 1.0)
     return tf.random.stateless_normal(shape, seed)

@@ -1,0 +1,208 @@
+"""`python -m tfgan_zoo.export` and `generate`: the SavedModel's signatures, the TFLite files,
+versions that are never half-written, and samples that agree across formats."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tfgan_zoo import config as config_lib
+from tfgan_zoo import exports, generation, tflite, training
+from tfgan_zoo.errors import ZooError
+
+
+def train_tiny(model, data_dir, path, **prune):
+    config = config_lib.load(model, "tiny")
+    config.data.data_dir = data_dir
+    if prune:
+        config.prune.update(enabled=True, end_step=4, frequency=2, **prune)
+    training.train(config, str(path), log=lambda _: None)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, digits_data_dir):
+    """A tiny DCGAN run exported once in every format and quantisation."""
+    root = tmp_path_factory.mktemp("export")
+    run = train_tiny("dcgan", digits_data_dir, root / "dcgan_run")
+    meta = exports.export_run(run, export_dir=str(root / "export"), log=lambda _: None)
+    return run, meta
+
+
+def files_under(path):
+    return {os.path.join(r, f): os.stat(os.path.join(r, f)).st_mtime_ns
+            for r, _, names in os.walk(path) for f in names}
+
+
+def test_export_writes_tf_serving_layout_and_models_config(exported):
+    run, meta = exported
+    version = meta["path"]
+    assert version.endswith(os.path.join("export", "dcgan_run", "1"))
+    assert os.path.exists(os.path.join(version, "saved_model.pb"))
+    assert os.path.isdir(os.path.join(version, "variables"))
+    assert sorted(os.listdir(os.path.join(version, "tflite"))) == [
+        f"generator_{mode}.tflite" for mode in sorted(tflite.MODES)]
+    assert exports.read_metadata(version)["checkpoint"] == meta["checkpoint"]
+    config = open(os.path.join(os.path.dirname(os.path.dirname(version)), "models.config")).read()
+    assert 'name: "dcgan_run"' in config
+    assert f'base_path: "{os.path.dirname(version)}"' in config
+    # Nothing of the staging directory is left beside the version.
+    assert os.listdir(os.path.dirname(version)) == ["1"]
+
+
+def test_saved_model_cli_shows_the_documented_signatures(exported):
+    out = subprocess.run(["saved_model_cli", "show", "--dir", exported[1]["path"], "--all"],
+                         capture_output=True, text=True, timeout=120).stdout
+    for name in ("signature_def['serving_default']", "signature_def['sample']",
+                 "inputs['z']", "inputs['count']", "inputs['seed']", "outputs['images']",
+                 "outputs['images_float']", "DT_UINT8"):
+        assert name in out, name
+
+
+def test_signatures_give_documented_outputs_and_sample_is_deterministic(exported):
+    run, meta = exported
+    loaded = tf.saved_model.load(meta["path"])
+    z = tf.random.normal([3, meta["latent_dim"]])
+    out = loaded.signatures["serving_default"](z=z)
+    assert out["images"].dtype == tf.uint8 and out["images"].shape == [3, 28, 28, 1]
+    floats = out["images_float"].numpy()
+    assert floats.min() >= -1 and floats.max() <= 1
+    np.testing.assert_array_equal(out["images"].numpy(),
+                                  np.round((floats + 1) * 127.5).clip(0, 255).astype(np.uint8))
+    sample = loaded.signatures["sample"]
+    args = dict(count=tf.constant(5), seed=tf.constant(7, tf.int64))
+    first, second = sample(**args), sample(**args)
+    for key in ("images", "images_float", "z"):
+        np.testing.assert_array_equal(first[key].numpy(), second[key].numpy())
+    other = sample(count=tf.constant(5), seed=tf.constant(8, tf.int64))
+    assert not np.array_equal(first["z"].numpy(), other["z"].numpy())
+    # `sample` is serving_default on the prior's latents.
+    np.testing.assert_allclose(loaded.signatures["serving_default"](z=first["z"])
+                               ["images_float"].numpy(), first["images_float"].numpy(),
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("inputs, message", [
+    (dict(count=-1, seed=0), "count must be >= 0"),
+    (dict(count=100_000, seed=0), "count must be at most 1024"),
+])
+def test_sample_rejects_bad_counts_with_a_clear_error(exported, inputs, message):
+    loaded = tf.saved_model.load(exported[1]["path"])
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        loaded.signatures["sample"](count=tf.constant(inputs["count"]),
+                                    seed=tf.constant(inputs["seed"], tf.int64))
+
+
+def test_serving_default_rejects_the_wrong_latent_width(exported):
+    loaded = tf.saved_model.load(exported[1]["path"])
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"z must be float32 \[batch, 16\]"):
+        loaded.signatures["serving_default"](z=tf.zeros([2, 7]))
+
+
+def test_every_tflite_variant_was_checked_and_shrinks(exported):
+    tflite_report = exported[1]["tflite"]
+    assert set(tflite_report) == set(tflite.MODES)
+    for mode, entry in tflite_report.items():
+        assert entry["max_abs"] <= tflite.TOLERANCES[mode]["max_abs"], mode
+    size = {mode: entry["bytes"] for mode, entry in tflite_report.items()}
+    # A tiny model's file is half overhead; the real generator's int8 file is 0.28x (README).
+    assert size["int8"] < 0.5 * size["float32"] and size["dynamic"] < 0.5 * size["float32"]
+    assert size["float16"] < 0.6 * size["float32"]
+
+
+def test_generate_gives_the_same_samples_from_export_tflite_and_run(exported):
+    run, meta = exported
+    from_export = generation.generate(meta["path"], 6, seed=3)
+    from_run = generation.generate(run, 6, seed=3)
+    from_tflite = generation.generate(
+        os.path.join(meta["path"], "tflite", "generator_float32.tflite"), 6, seed=3)
+    np.testing.assert_allclose(from_export.images, from_run.images, atol=1e-4)
+    np.testing.assert_allclose(from_tflite.images, from_run.images, atol=1e-3)
+    # The model directory means its highest version.
+    np.testing.assert_array_equal(
+        generation.generate(os.path.dirname(meta["path"]), 6, seed=3).images, from_export.images)
+
+
+def test_an_existing_version_is_refused_then_replaced_with_overwrite(exported, tmp_path):
+    run, meta = exported
+    export_dir = os.path.dirname(os.path.dirname(meta["path"]))
+    before = files_under(meta["path"])
+    with pytest.raises(ZooError, match="already exists; pass --overwrite"):
+        exports.export_run(run, export_dir=export_dir, version=1, log=lambda _: None)
+    assert files_under(meta["path"]) == before
+    replaced = exports.export_run(run, export_dir=export_dir, version=1, overwrite=True,
+                                  formats=["saved_model"], log=lambda _: None)
+    assert replaced["path"] == meta["path"] and "tflite" not in replaced
+    assert not os.path.exists(os.path.join(meta["path"], "tflite"))
+    assert sorted(os.listdir(os.path.dirname(meta["path"]))) == ["1"]
+    # Put the full export back for the tests that follow.
+    exports.export_run(run, export_dir=export_dir, version=1, overwrite=True, log=lambda _: None)
+
+
+def test_a_failed_export_leaves_nothing_behind(exported, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ZooError("conversion failed")
+
+    monkeypatch.setattr(tflite, "convert", broken)
+    with pytest.raises(ZooError, match="conversion failed"):
+        exports.export_run(exported[0], export_dir=str(tmp_path), log=lambda _: None)
+    assert os.listdir(tmp_path / "dcgan_run") == []
+
+
+def test_a_run_without_checkpoints_is_refused(exported, tmp_path):
+    os.makedirs(tmp_path / "fresh")
+    with open(os.path.join(exported[0], "config.json")) as f:
+        (tmp_path / "fresh" / "config.json").write_text(f.read())
+    with pytest.raises(ZooError, match="has no checkpoint; train it first"):
+        exports.export_run(str(tmp_path / "fresh"), export_dir=str(tmp_path / "export"),
+                           log=lambda _: None)
+    assert not os.path.exists(tmp_path / "export")
+
+
+def test_conditional_export_takes_labels(tmp_path, digits_data_dir):
+    run = train_tiny("cgan", digits_data_dir, tmp_path / "cgan")
+    meta = exports.export_run(run, export_dir=str(tmp_path / "export"), quantize=["none"],
+                              log=lambda _: None)
+    loaded = tf.saved_model.load(meta["path"])
+    out = loaded.signatures["sample"](count=tf.constant(12), seed=tf.constant(0, tf.int64),
+                                      label=tf.constant(-1))
+    np.testing.assert_array_equal(out["label"].numpy(), np.arange(12) % 10)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"class id in \[0, 10\)"):
+        loaded.signatures["serving_default"](z=out["z"], label=tf.fill([12], 10))
+    samples = generation.generate(os.path.join(meta["path"], "tflite",
+                                               "generator_float32.tflite"), 4, label=3)
+    np.testing.assert_array_equal(samples.labels, [3, 3, 3, 3])
+
+
+def test_pruned_run_exports_sparse_tflite_with_its_zeros(tmp_path, digits_data_dir):
+    run = train_tiny("dcgan", digits_data_dir, tmp_path / "pruned", target_sparsity=0.8)
+    meta = exports.export_run(run, export_dir=str(tmp_path / "export"),
+                              quantize=["none", "int8"], log=lambda _: None)
+    assert meta["pruned"]
+    assert meta["tflite"]["float32"]["sparse"] and not meta["tflite"]["int8"]["sparse"]
+    reader = tf.train.load_checkpoint(os.path.join(meta["path"], "variables", "variables"))
+    kernels = [reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+               if "kernel" in name and "OPTIMIZER" not in name]
+    assert kernels and max(abs(np.mean(k == 0) - 0.8) for k in kernels) <= 0.01
+
+
+def test_cli_exports_then_generates_a_png(exported, tmp_path):
+    run = exported[0]
+    export_dir = tmp_path / "export"
+    cmd = [sys.executable, "-m", "tfgan_zoo.export", f"--workdir={run}",
+           f"--export_dir={export_dir}", "--format=saved_model", "--version=1"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "version 1" in done.stdout
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "already exists; pass --overwrite" in again.stderr
+    out = tmp_path / "grid.png"
+    done = subprocess.run([sys.executable, "-m", "tfgan_zoo.generate",
+                           f"--source={export_dir / 'dcgan_run'}", "--num=8", "--scale=1",
+                           f"--out={out}"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    grid = np.asarray(Image.open(out))
+    assert grid.shape == (2 * 30 + 2, 4 * 30 + 2)  # 2 rows x 4 columns of 28 + 2 padding

@@ -1,0 +1,49 @@
+"""Export a trained run's generator for TF Serving (SavedModel) and for phones (TFLite/LiteRT).
+
+  python -m tfgan_zoo.export --workdir=runs/dcgan [--format=saved_model,tflite]
+      [--quantize=none,float16,dynamic,int8] [--version=N] [--overwrite]
+      [--export_dir=export] [--name=NAME] [--checkpoint=best|latest|STEP] [--tflite_batch=1]
+
+Writes <export_dir>/<name>/<version>/ (TF Serving's layout; the SavedModel has the signatures
+serving_default and sample) with tflite/generator_<mode>.tflite beside it, and refreshes
+<export_dir>/models.config. Every variant is checked against the Keras generator first.
+"""
+from absl import app, flags, logging
+
+from tfgan_zoo import cli_common
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "Run directory written by tfgan_zoo.train.", required=True)
+flags.DEFINE_list("format", ["saved_model", "tflite"], "What to write: saved_model, tflite.")
+flags.DEFINE_list("quantize", ["none", "float16", "dynamic", "int8"],
+                  "TFLite variants: none (float32), float16, dynamic (int8 weights), int8 "
+                  "(full integer, calibrated on latents from the prior).")
+flags.DEFINE_integer("version", None, "Version number (default: one above the highest).",
+                     lower_bound=1)
+flags.DEFINE_bool("overwrite", False, "Replace an existing version directory.")
+flags.DEFINE_string("export_dir", "export", "Base folder: <export_dir>/<name>/<version>/.")
+flags.DEFINE_string("name", None, "Model name for TF Serving (default: the workdir's name).")
+flags.DEFINE_string("checkpoint", "best", "best (falls back to latest), latest or a step.")
+flags.DEFINE_integer("tflite_batch", 1, "Fixed batch of the TFLite models.", lower_bound=1)
+
+
+def _run(argv):
+    del argv
+    if not FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
+    with cli_common.user_errors():
+        from tfgan_zoo import exports  # TensorFlow loads after the flags are checked
+
+        meta = exports.export_run(
+            FLAGS.workdir, export_dir=FLAGS.export_dir, name=FLAGS.name, version=FLAGS.version,
+            formats=FLAGS.format, quantize=FLAGS.quantize, which=FLAGS.checkpoint,
+            tflite_batch=FLAGS.tflite_batch, overwrite=FLAGS.overwrite)
+    print(exports.summary(meta))
+
+
+def main(argv=None):
+    app.run(_run, argv=argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""Exporting a run's generator: a SavedModel for TF Serving and TFLite files for phones, each
+checked against the Keras generator before the version directory appears. What
+`python -m tfgan_zoo.export` calls.
+
+  <export_dir>/models.config                 TF Serving's --model_config_file for every model
+  <export_dir>/<name>/<version>/saved_model.pb, variables/     the SavedModel (see saved_model)
+  <export_dir>/<name>/<version>/tflite/generator_<mode>.tflite  fixed-batch LiteRT models
+  <export_dir>/<name>/<version>/assets.extra/tfgan_zoo.json     what was exported and checked
+
+A version is written into a hidden temporary directory next to it and renamed into place when
+complete, so TF Serving (which polls for integer directories) never loads half of one, and a
+failed export leaves the previous versions as they were.
+"""
+import gzip
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+
+from tfgan_zoo import pruning, runs, saved_model, tflite
+from tfgan_zoo.errors import ZooError
+from tfgan_zoo.gan import stateless_latents
+
+FORMATS = ("saved_model", "tflite")
+# --quantize names -> tflite modes; "none" is the float32 model.
+QUANTIZE = {"none": "float32", "float16": "float16", "dynamic": "dynamic", "int8": "int8"}
+METADATA = os.path.join("assets.extra", "tfgan_zoo.json")
+# The SavedModel runs the same float32 graph as Keras: only op-order round-off may differ.
+SAVED_MODEL_TOLERANCE = 1e-4
+NUM_CHECK_SAMPLES = 16
+CHECK_SEED = 20_261_128
+
+
+def export_run(workdir_path, *, export_dir="export", name=None, version=None,
+               formats=FORMATS, quantize=tuple(QUANTIZE), which="best", tflite_batch=1,
+               overwrite=False, log=print):
+    """Exports checkpoint `which` of a run; returns the metadata written to tfgan_zoo.json."""
+    _check_choices(formats, quantize)
+    name = name or _default_name(workdir_path)
+    model_dir = os.path.join(os.path.abspath(export_dir), name)
+    version = version or _next_version(model_dir)
+    final = os.path.join(model_dir, str(version))
+    if os.path.exists(final) and not overwrite:
+        raise ZooError(f"{final} already exists; pass --overwrite to replace it or "
+                       f"--version=N for another version (next free: {_next_version(model_dir)})")
+    run = runs.load(workdir_path, which)
+    generator = pruning.strip(run.gan.sampler)  # plain Keras: masks folded into the kernels
+    os.makedirs(model_dir, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{version}-incomplete-", dir=model_dir)
+    try:
+        meta = _write_version(run, generator, staging, formats, quantize, tflite_batch, log)
+        meta.update(name=name, version=version, path=final)
+        _write_json(os.path.join(staging, METADATA), meta)
+        _move_into_place(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    write_models_config(export_dir)
+    return meta
+
+
+def _write_version(run, generator, directory, formats, quantize, tflite_batch, log):
+    z, labels = check_inputs(run.config, run.gan.num_classes)
+    expected = _keras_images(generator, z, labels)
+    meta = _describe(run)
+    if "saved_model" in formats:
+        log(f"Writing the SavedModel and checking it against Keras on {len(z)} latents")
+        module = saved_model.GeneratorModule(
+            generator, latent_dim=run.config.model.latent_dim,
+            latent_distribution=run.config.model.latent_distribution,
+            num_classes=run.gan.num_classes)
+        saved_model.save(module, directory)
+        meta["saved_model"] = _check_saved_model(directory, z, labels, expected)
+    if "tflite" in formats:
+        meta["tflite"] = _write_tflite(run, generator, os.path.join(directory, "tflite"),
+                                       [QUANTIZE[q] for q in quantize], tflite_batch, z, labels,
+                                       log)
+    return meta
+
+
+def _describe(run):
+    model = run.config.model
+    classes = list(run.spec.class_names) if run.gan.num_classes else []
+    return {"source": run.workdir.path, "checkpoint": run.checkpoint, "step": run.step,
+            "kind": "image", "latent_dim": model.latent_dim,
+            "latent_distribution": model.latent_distribution,
+            "num_classes": run.gan.num_classes, "class_names": classes,
+            "shape": [model.resolution, model.resolution, run.spec.channels],
+            "pruned": bool(run.config.prune.enabled),
+            "weights": "ema" if run.gan.ema_generator is not None else "generator"}
+
+
+def check_inputs(config, num_classes):
+    """The latents (and class ids, in turn) every variant is checked on."""
+    z = stateless_latents(NUM_CHECK_SAMPLES, config.model.latent_dim,
+                          config.model.latent_distribution, CHECK_SEED).numpy()
+    labels = np.arange(NUM_CHECK_SAMPLES, dtype=np.int32) % num_classes if num_classes else None
+    return z, labels
+
+
+def _keras_images(generator, z, labels):
+    inputs = z if labels is None else [z, labels]
+    return generator(inputs, training=False).numpy()
+
+
+def _check_saved_model(directory, z, labels, expected):
+    loaded = tf.saved_model.load(directory)
+    inputs = {"z": tf.constant(z)}
+    if labels is not None:
+        inputs["label"] = tf.constant(labels)
+    got = loaded.signatures["serving_default"](**inputs)["images_float"].numpy()
+    error = float(np.max(np.abs(got - expected)))
+    if error > SAVED_MODEL_TOLERANCE:
+        raise ZooError(f"the SavedModel's images differ from the Keras generator's by {error:.2e}"
+                       f" (allowed {SAVED_MODEL_TOLERANCE:.0e}); nothing was exported")
+    variables = sizes([os.path.join(directory, "variables")])
+    return {"max_abs_error": error, "tolerance": SAVED_MODEL_TOLERANCE,
+            **sizes([os.path.join(directory, "saved_model.pb"),
+                     os.path.join(directory, "variables")]),
+            "variables_bytes": variables["bytes"],
+            "variables_gzipped_bytes": variables["gzipped_bytes"]}
+
+
+def _write_tflite(run, generator, directory, modes, batch, z, labels, log):
+    model = run.config.model
+    sparse = bool(run.config.prune.enabled)
+    log(f"Converting to TFLite ({', '.join(modes)}; batch {batch}"
+        f"{', sparsity-aware' if sparse else ''}) in a child process")
+    with tempfile.TemporaryDirectory() as scratch:
+        keras_path = os.path.join(scratch, "generator.keras")
+        generator.save(keras_path)
+        paths = tflite.convert(keras_path, directory, modes, batch=batch,
+                               latent_dim=model.latent_dim,
+                               latent_distribution=model.latent_distribution,
+                               num_classes=run.gan.num_classes, sparse=sparse)
+    report = {}
+    for mode, path in paths.items():
+        checked = tflite.check(path, generator, mode, z=z, labels=labels)
+        report[mode] = {"file": os.path.relpath(path, os.path.dirname(directory)),
+                        "batch": batch, "sparse": sparse and mode in tflite.SPARSE_MODES,
+                        **checked, **sizes([path])}
+        log(f"  {mode:8s} {report[mode]['bytes'] / 1024:8.0f} KiB "
+            f"({report[mode]['gzipped_bytes'] / 1024:.0f} KiB gzipped), max |error| "
+            f"{checked['max_abs']:.4f} vs Keras (allowed {tflite.TOLERANCES[mode]['max_abs']})")
+    return report
+
+
+def sizes(paths):
+    """{"bytes", "gzipped_bytes"}: files and directories as stored, and each file gzipped."""
+    files = [os.path.join(root, f) for p in paths
+             for root, _, names in (os.walk(p) if os.path.isdir(p) else [("", [], [p])])
+             for f in names]
+    raw = sum(os.path.getsize(f) for f in files)
+    zipped = 0
+    for f in files:
+        with open(f, "rb") as handle:
+            zipped += len(gzip.compress(handle.read(), compresslevel=9))
+    return {"bytes": raw, "gzipped_bytes": zipped}
+
+
+def _move_into_place(staging, final):
+    """Renames the finished `staging` to `final`; an old `final` (--overwrite) is moved aside
+    first and deleted only once the new one is in place."""
+    old = None
+    if os.path.exists(final):
+        old = tempfile.mkdtemp(prefix=".replaced-", dir=os.path.dirname(final))
+        os.rename(final, os.path.join(old, "version"))
+    os.rename(staging, final)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def write_models_config(export_dir):
+    """`<export_dir>/models.config`: every exported model, for `tensorflow_model_server
+    --model_config_file`. Paths are absolute, so the same file serves from the host or from a
+    container that mounts the export folder at the same path."""
+    export_dir = os.path.abspath(export_dir)
+    entries = []
+    for name in sorted(os.listdir(export_dir)):
+        model_dir = os.path.join(export_dir, name)
+        if _versions(model_dir, servable=True):
+            entries.append(f'  config {{\n    name: "{name}"\n    base_path: "{model_dir}"\n'
+                           f'    model_platform: "tensorflow"\n  }}\n')
+    path = os.path.join(export_dir, "models.config")
+    with open(path + ".tmp", "w") as f:
+        f.write("model_config_list {\n" + "".join(entries) + "}\n")
+    os.replace(path + ".tmp", path)
+    return path
+
+
+def _versions(model_dir, servable=False):
+    if not os.path.isdir(model_dir):
+        return []
+    return sorted(int(v) for v in os.listdir(model_dir) if v.isdigit() and (
+        not servable or os.path.exists(os.path.join(model_dir, v, "saved_model.pb"))))
+
+
+def _next_version(model_dir):
+    return (_versions(model_dir) or [0])[-1] + 1
+
+
+def _default_name(workdir_path):
+    # TF Serving model names appear in URLs: keep to letters, digits, _ and -.
+    base = os.path.basename(os.path.abspath(workdir_path))
+    return "".join(c if c.isalnum() or c in "_-" else "_" for c in base) or "generator"
+
+
+def _check_choices(formats, quantize):
+    if not formats:
+        raise ZooError(f"--format is empty; choose from {', '.join(FORMATS)}")
+    for value, valid, flag in ((formats, FORMATS, "format"), (quantize, QUANTIZE, "quantize")):
+        unknown = [v for v in value if v not in valid]
+        if unknown:
+            raise ZooError(f"--{flag}={','.join(unknown)} is not one of {', '.join(valid)}")
+
+
+def _write_json(path, value):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(value, f, indent=2)
+
+
+def read_metadata(version_dir):
+    """The tfgan_zoo.json of an exported version, or a ZooError saying what the path is not."""
+    path = os.path.join(version_dir, METADATA)
+    if not os.path.exists(path):
+        raise ZooError(f"{version_dir} is not a tfgan_zoo export (no {METADATA}); pass "
+                       "export/<name>/<version> as written by python -m tfgan_zoo.export")
+    with open(path) as f:
+        return json.load(f)
+
+
+def summary(meta):
+    """What an export wrote, for the command line."""
+    lines = [f"Exported {meta['checkpoint']} (step {meta['step']}, {meta['weights']} weights) "
+             f"as {meta['name']} version {meta['version']}:"]
+    if "saved_model" in meta:
+        sm = meta["saved_model"]
+        lines.append(f"  SavedModel         {sm['bytes'] / 1024:9,.0f} KiB "
+                     f"({sm['gzipped_bytes'] / 1024:,.0f} KiB gzipped), max |error| "
+                     f"{sm['max_abs_error']:.1e} vs Keras")
+    for mode, t in meta.get("tflite", {}).items():
+        lines.append(f"  tflite {mode:11s} {t['bytes'] / 1024:9,.0f} KiB "
+                     f"({t['gzipped_bytes'] / 1024:,.0f} KiB gzipped), max |error| "
+                     f"{t['max_abs']:.4f} vs Keras (allowed {t['tolerance']['max_abs']})")
+    lines.append(f"Wrote {meta['path']}")
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""A generator as a SavedModel for TF Serving: named signatures a client can call without the zoo.
+
+Signatures of an image generator (`saved_model_cli show --dir DIR --all` prints them):
+
+  serving_default   z float32 [N, latent_dim]           -> images uint8 [N, H, W, C],
+                    (+ label int32 [N], conditional)        images_float float32 [N, H, W, C]
+                                                             in [-1, 1]
+  sample            count int32 [], seed int64 []       -> the same outputs for `count` latents
+                    (+ label int32 [], conditional:         drawn from the prior with stateless
+                    a class id, or -1 for classes in turn)  ops, plus z (and label) used
+
+`sample` with the same count and seed returns identical output on every call, so a client needs
+no latent code. Inputs the graph cannot take fail with an InvalidArgument error that says what
+was expected (a negative or too large count, a label outside the classes, z of the wrong width).
+"""
+import tensorflow as tf
+
+from tfgan_zoo.gan import stateless_latents
+
+# The most samples one `sample` call may ask for: a larger request could exhaust a server's
+# memory. Clients wanting more call it several times with different seeds.
+MAX_COUNT = 1024
+
+
+def image_outputs(images):
+    """Generator images float [-1, 1] -> the named outputs of an image signature."""
+    pixels = tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
+    return {"images": pixels, "images_float": tf.cast(images, tf.float32)}
+
+
+class GeneratorModule(tf.Module):
+    """Holds a plain Keras generator and the signatures that serve it."""
+
+    def __init__(self, generator, *, latent_dim, latent_distribution, num_classes=0):
+        super().__init__(name="tfgan_zoo_generator")
+        self.generator = generator
+        self.latent_dim = latent_dim
+        self.latent_distribution = latent_distribution
+        self.num_classes = num_classes
+
+    def _generate(self, z, labels=None):
+        # Sizes, not static shapes: TF Serving does not enforce the signature's shapes, and
+        # a check on a shape known at tracing time would be folded away.
+        message = (f"z must be float32 [batch, {self.latent_dim}] (latent_dim "
+                   f"{self.latent_dim}); got another shape")
+        z = _after(z, tf.debugging.assert_equal(tf.shape(z)[-1], self.latent_dim,
+                                                message=message),
+                   tf.debugging.assert_equal(tf.size(z), tf.shape(z)[0] * self.latent_dim,
+                                             message=message))
+        if not self.num_classes:
+            return image_outputs(self.generator(z, training=False))
+        message = f"label must be a class id in [0, {self.num_classes})"
+        labels = _after(labels, tf.debugging.assert_equal(
+            tf.size(labels), tf.shape(z)[0],
+            message="label must hold one class id per row of z"),
+            tf.debugging.assert_non_negative(labels, message=message),
+            tf.debugging.assert_less(labels, self.num_classes, message=message))
+        return image_outputs(self.generator([z, labels], training=False))
+
+    def _prior(self, count, seed):
+        count = _after(count, tf.debugging.assert_non_negative(
+            count, message="count must be >= 0"), tf.debugging.assert_less_equal(
+            count, MAX_COUNT, message=f"count must be at most {MAX_COUNT} per call; call "
+                                      "sample again with another seed for more"))
+        return stateless_latents(count, self.latent_dim, self.latent_distribution, seed)
+
+    def signatures(self):
+        """{"serving_default": fn, "sample": fn}: concrete functions for tf.saved_model.save."""
+        z_spec = tf.TensorSpec([None, self.latent_dim], tf.float32, name="z")
+        count = tf.TensorSpec([], tf.int32, name="count")
+        seed = tf.TensorSpec([], tf.int64, name="seed")
+        if not self.num_classes:
+            default = tf.function(lambda z: self._generate(z), input_signature=[z_spec])
+            sample = tf.function(self._sample, input_signature=[count, seed])
+        else:
+            default = tf.function(self._generate, input_signature=[
+                z_spec, tf.TensorSpec([None], tf.int32, name="label")])
+            sample = tf.function(self._sample_class, input_signature=[
+                count, seed, tf.TensorSpec([], tf.int32, name="label")])
+        return {"serving_default": default.get_concrete_function(),
+                "sample": sample.get_concrete_function()}
+
+    def _sample(self, count, seed):
+        z = self._prior(count, seed)
+        return {**self._generate(z), "z": z}
+
+    def _sample_class(self, count, seed, label):
+        z = self._prior(count, seed)
+        label = _after(label, tf.debugging.assert_greater_equal(
+            label, -1, message=f"label must be -1 (classes in turn) or a class id in "
+                               f"[0, {self.num_classes})"))
+        in_turn = tf.range(count, dtype=tf.int32) % self.num_classes
+        labels = tf.where(label < 0, in_turn, tf.fill([count], label))
+        return {**self._generate(z, labels), "z": z, "label": labels}
+
+
+def _after(tensor, *checks):
+    """`tensor`, computed only once `checks` have passed: without the dependency TensorFlow may
+    run the op that fails obscurely (a MatMul, a random op) before the check that explains."""
+    with tf.control_dependencies([check for check in checks if check is not None]):
+        return tf.identity(tensor)
+
+
+def save(module, path):
+    """Writes `module` as a SavedModel at `path` (a directory that must not exist yet)."""
+    tf.saved_model.save(module, path, signatures=module.signatures())

@@ -1,0 +1,389 @@
+"""LiteRT (TFLite) export of a generator, with a numerical check against the Keras model.
+
+Modes (`--quantize`):
+  float32  no optimisation: the Keras graph as it is, weights and maths in float32.
+  float16  weights stored as float16 (half the file); maths still float32 on a CPU.
+  dynamic  dynamic-range quantisation: int8 weights, activations quantised on the fly.
+  int8     full-integer: int8 weights and activations, ranges calibrated on latents from the
+           model's own prior. An op without an int8 kernel fails the conversion loudly
+           (the converter alone would silently keep it in float). Inputs and output stay
+           float32 (the label int32), so callers see one interface for every mode.
+
+Every file takes a FIXED batch: transposed convolutions with a dynamic batch pull
+Shape/Pack/StridedSlice ops into the graph. `run` chunks larger inputs over that batch.
+
+The conversion itself runs in a child process (`python -m tfgan_zoo.tflite`): TFLiteConverter
+leaks about 20 MB per convert() call (tensorflow/tensorflow#122598). The child writes into a
+staging folder; the files move into place only when every mode converted, so a failure or a
+crash changes nothing in the output folder.
+
+`sparse=True` (pruned generators) adds EXPERIMENTAL_SPARSITY to the SPARSE_MODES, which stores
+their kernels in a sparse encoding (see SPARSE_MODES for why not the quantised ones).
+
+TOLERANCES bound the absolute difference between the LiteRT output and the Keras output on the
+same latents; see the comment above them for what they were set from.
+"""
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from tfgan_zoo.errors import ZooError
+
+MODES = ("float32", "float16", "dynamic", "int8")
+# Worst |LiteRT - Keras| measured over 2,000 latents per model (TF 2.21, ai-edge-litert 2.3,
+# x86 CPU, batch 1): the trained zoo DCGAN (runs/zoo/dcgan, 100-d, 28x28, 128 calibration
+# steps), and tiny random-init DCGANs with their last kernel scaled x30 to a trained output
+# spread (16-d and 64-d unconditional, 16-d conditional with uniform latents, 64-d 80% pruned
+# and sparse-encoded; 32 and 128 calibration steps). Worst max / worst mean:
+#   float32  3.1e-6 / 1.3e-7    float16  4.9e-3 / 1.9e-4
+#   dynamic  9.7e-2 / 4.7e-3    int8     0.93   / 1.4e-2  (trained DCGAN: 0.26 / 6.5e-3)
+# Bounds are about 2x those. The int8 max is heavy-tailed (a few pixels in 1.5 million sit on
+# the steep part of tanh), so its bound only rules out inverted pixels; the int8 mean is what
+# catches a broken conversion: an all-zero output is 0.57-0.72 from these generators, another
+# generator's about 0.8.
+TOLERANCES = {
+    "float32": {"max_abs": 1e-5, "mean_abs": 1e-6},
+    "float16": {"max_abs": 1e-2, "mean_abs": 5e-4},
+    "dynamic": {"max_abs": 0.2, "mean_abs": 0.01},
+    "int8": {"max_abs": 1.5, "mean_abs": 0.03},
+}
+# Sparse encoding where it pays. Measured on the zoo DCGAN at 80% sparsity, raw / gzipped:
+# float32 3.9x / 1.08x smaller, float16 3.2x / 1.09x; but int8 and dynamic only 1.7x raw and
+# 10% LARGER gzipped (gzip already squeezes their zero bytes), and XNNPACK refuses the sparse
+# quantised FULLY_CONNECTED, so those would lose the fast CPU path (see `_signature_runner`).
+SPARSE_MODES = ("float32", "float16")
+SIGNATURE = "serving_default"
+DEFAULT_CALIBRATION_STEPS = 128
+
+
+def filename(mode):
+    return f"generator_{mode}.tflite"
+
+
+# ---------------------------------------------------------------------------------------------
+# Parent side: spawn the converter, read its result.
+
+
+def convert(keras_path, out_dir, modes, *, batch, latent_dim, latent_distribution, num_classes,
+            sparse=False, calibration_seed=0, calibration_steps=DEFAULT_CALIBRATION_STEPS):
+    """Converts the generator saved at `keras_path` to one `generator_<mode>.tflite` per mode in
+    `out_dir`, all in one child process. Returns {mode: path}. When a mode fails, ZooError names
+    it and the op at fault, and no file is written."""
+    modes = tuple(modes)
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise ZooError(f"unknown quantize mode(s) {', '.join(unknown)}; valid: {', '.join(MODES)}")
+    out_dir = os.path.abspath(out_dir)
+    os.makedirs(os.path.dirname(out_dir), exist_ok=True)
+    # Staged next to out_dir, on the same file system, so that os.replace is atomic.
+    with tempfile.TemporaryDirectory(prefix=".tflite-", dir=os.path.dirname(out_dir)) as stage:
+        _raise_on_failures(_run_child(keras_path, stage, modes, [
+            "--batch", str(batch), "--latent_dim", str(latent_dim),
+            "--latent_distribution", latent_distribution, "--num_classes", str(num_classes),
+            "--calibration_seed", str(calibration_seed),
+            "--calibration_steps", str(calibration_steps)] + (["--sparse"] if sparse else [])))
+        os.makedirs(out_dir, exist_ok=True)
+        paths = {mode: os.path.join(out_dir, filename(mode)) for mode in modes}
+        for mode, path in paths.items():
+            os.replace(os.path.join(stage, filename(mode)), path)
+    return paths
+
+
+def _run_child(keras_path, stage, modes, options):
+    """Runs `python -m tfgan_zoo.tflite` writing into `stage`; returns its per-mode result."""
+    result_path = os.path.join(stage, "result.json")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tfgan_zoo.tflite", "--keras_path", os.path.abspath(keras_path),
+         "--out_dir", stage, "--modes", ",".join(modes), "--result", result_path] + options,
+        capture_output=True, text=True)
+    if not os.path.exists(result_path):
+        tail = (proc.stderr or proc.stdout)[-2000:]
+        raise ZooError(f"the TFLite converter process failed (exit {proc.returncode}) before "
+                       f"converting anything:\n{tail}")
+    with open(result_path) as f:
+        return json.load(f)
+
+
+def _raise_on_failures(result):
+    failed = {mode: r for mode, r in result.items() if not r["ok"]}
+    if not failed:
+        return
+    lines = [f"--quantize={mode}: {_failure(mode, r)}" for mode, r in failed.items()]
+    others = [m for m in MODES if m not in failed]
+    if all(_no_builtin(r.get("op")) for r in failed.values()):
+        advice = ("no --quantize mode helps with an op that has no TFLite builtin kernel: "
+                  "build the generator from other ops")
+    else:
+        advice = f"pick another --quantize mode ({', '.join(others)})" if others else \
+            "build the generator from ops that TFLite supports"
+    raise ZooError(f"TFLite conversion failed for {', '.join(failed)}:\n" + "\n".join(lines)
+                   + f"\nWhat to do: {advice}")
+
+
+def _failure(mode, r):
+    op, said = r.get("op"), _error_line(r["error"])
+    if _no_builtin(op):
+        return f"op {op} has no TFLite builtin kernel at all ({said})"
+    if op:
+        return f"op {op} cannot be converted to {mode} ({said})"
+    return f"the converter failed: {said}"
+
+
+def _no_builtin(op):
+    # TensorFlow op names ("tf.Erf") survive only when no TFLite builtin replaced them.
+    return bool(op) and op.startswith("tf.")
+
+
+# What the converter says when an op cannot be lowered or quantised, most specific first.
+_OP_PATTERNS = (
+    r"'(tf\.\w+)' op is neither a custom op nor a flex op",
+    r"'(tfl\.\w+)' op .*(?:not supported|not quantizable|quantiz)",
+    r"[Qq]uantization (?:is )?not (?:yet )?supported for op:? '?([\w.]+)'?",
+    r"[Oo]p(?:eration)? '?([\w.]+)'? (?:is )?not (?:supported|quantizable)",
+    r"'((?:tf|tfl)\.\w+)' op",
+)
+
+
+def failing_op(error_text):
+    """The op named in a converter error ('tf.Cumsum', 'tfl.cumsum', ...), or None."""
+    for pattern in _OP_PATTERNS:
+        match = re.search(pattern, error_text)
+        if match:
+            return match.group(1)
+    return None
+
+
+def _error_line(error_text):
+    """The converter's own words, without its MLIR location prefix; at most 300 characters."""
+    lines = [line for line in error_text.splitlines() if line.strip()] or ["(no message)"]
+    line = next((line for line in lines if "error:" in line), lines[0])
+    return line.rsplit("error: ", 1)[-1].strip()[:300]
+
+
+# ---------------------------------------------------------------------------------------------
+# Running and checking a converted file.
+
+
+def run(tflite_path, z, labels=None):
+    """Images float32 [N, H, W, C] for latents z [N, latent_dim] (and labels int [N] for a
+    conditional model). N may exceed the file's fixed batch: rows go through in chunks of that
+    batch, the last one padded by repeating its final row."""
+    runner = _signature_runner(tflite_path)
+    batch = int(runner.get_input_details()["z"]["shape"][0])
+    z = np.asarray(z, np.float32)
+    labels = None if labels is None else np.asarray(labels, np.int32)
+    chunks = []
+    for start in range(0, len(z), batch):
+        feed = {"z": _padded(z[start:start + batch], batch)}
+        if labels is not None:
+            feed["label"] = _padded(labels[start:start + batch], batch)
+        chunks.append(runner(**feed)["images"][:len(z) - start])
+    return np.concatenate(chunks).astype(np.float32)
+
+
+def _signature_runner(tflite_path):
+    """The file's serving_default runner, tried once on zeros.
+
+    XNNPACK, the default CPU delegate, refuses the sparse-encoded quantised FULLY_CONNECTED that
+    EXPERIMENTAL_SPARSITY writes for int8 and dynamic ("failed to delegate FULLY_CONNECTED",
+    ai-edge-litert 2.3): such a file runs on the builtin kernels instead.
+    """
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    try:
+        runner = Interpreter(model_path=str(tflite_path)).get_signature_runner(SIGNATURE)
+        runner(**_zeros(runner))
+        return runner
+    except RuntimeError as error:
+        if "delegate" not in str(error):
+            raise
+    interpreter = Interpreter(
+        model_path=str(tflite_path),
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    return interpreter.get_signature_runner(SIGNATURE)
+
+
+def _zeros(runner):
+    return {name: np.zeros(d["shape"], d["dtype"])
+            for name, d in runner.get_input_details().items()}
+
+
+def _padded(rows, batch):
+    if len(rows) == batch:
+        return rows
+    return np.concatenate([rows, np.repeat(rows[-1:], batch - len(rows), axis=0)])
+
+
+def check(tflite_path, keras_model, mode, *, z, labels=None):
+    """Compares the LiteRT file's output with `keras_model`'s on the same z (and labels);
+    returns the measured and allowed differences, or raises ZooError when outside
+    TOLERANCES[mode]."""
+    inputs = z if labels is None else [z, np.asarray(labels, np.int32)]
+    expected = np.asarray(keras_model(inputs, training=False), np.float32)
+    diff = np.abs(run(tflite_path, z, labels) - expected)
+    measured = {"max_abs": float(diff.max()), "mean_abs": float(diff.mean())}
+    allowed = TOLERANCES[mode]
+    if any(measured[k] > allowed[k] for k in allowed):
+        raise ZooError(f"the {mode} TFLite generator {tflite_path} does not match the Keras "
+                       f"generator: max |diff| {measured['max_abs']:.4g}, mean |diff| "
+                       f"{measured['mean_abs']:.4g}; allowed for {mode}: max {allowed['max_abs']}"
+                       f", mean {allowed['mean_abs']}")
+    return {"mode": mode, **measured, "tolerance": dict(allowed)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Child side: the conversion proper (python -m tfgan_zoo.tflite ...).
+
+
+def _serving_function(model, batch, latent_dim, num_classes):
+    """A concrete function with named inputs z (and label) and one output named images."""
+    import tensorflow as tf
+
+    z_spec = tf.TensorSpec([batch, latent_dim], tf.float32, name="z")
+    if num_classes:
+        label_spec = tf.TensorSpec([batch], tf.int32, name="label")
+
+        @tf.function(input_signature=[z_spec, label_spec])
+        def serve(z, label):
+            return {"images": model([z, label], training=False)}
+    else:
+        @tf.function(input_signature=[z_spec])
+        def serve(z):
+            return {"images": model(z, training=False)}
+    return serve.get_concrete_function()
+
+
+def _calibration_data(args):
+    """Representative inputs for int8: latents from the model's prior, labels cycling."""
+    rng = np.random.default_rng(args.calibration_seed)
+    shape = (args.batch, args.latent_dim)
+
+    def generate():
+        for step in range(args.calibration_steps):
+            if args.latent_distribution == "uniform":
+                z = rng.uniform(-1.0, 1.0, shape)
+            else:
+                z = rng.standard_normal(shape)
+            inputs = [z.astype(np.float32)]
+            if args.num_classes:
+                first = step * args.batch
+                labels = np.arange(first, first + args.batch) % args.num_classes
+                inputs.append(labels.astype(np.int32))
+            yield inputs
+
+    return generate
+
+
+def _configure(converter, mode, args):
+    import tensorflow as tf
+
+    optimizations = [] if mode == "float32" else [tf.lite.Optimize.DEFAULT]
+    if args.sparse and mode in SPARSE_MODES:
+        optimizations.append(tf.lite.Optimize.EXPERIMENTAL_SPARSITY)
+    converter.optimizations = optimizations
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    if mode == "int8":
+        converter.representative_dataset = _calibration_data(args)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+
+
+def _convert_one(fn, module, mode, args):
+    """Converts for one mode and writes the file; raises _OpError or the converter's error."""
+    import tensorflow as tf
+
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn], module)
+    _configure(converter, mode, args)
+    flatbuffer = converter.convert()
+    if mode == "int8":
+        _require_integer_ops(flatbuffer)
+    # Into the parent's staging folder: convert() moves it into place only if all modes pass.
+    with open(os.path.join(args.out_dir, filename(mode)), "wb") as f:
+        f.write(flatbuffer)
+
+
+class _OpError(Exception):
+    def __init__(self, op, message):
+        super().__init__(message)
+        self.op = op
+
+
+def _require_integer_ops(flatbuffer):
+    """Raises _OpError naming the first op left in float in a full-integer model.
+
+    TFLITE_BUILTINS_INT8 alone does not make the converter fail: its default (MLIR) quantizer
+    keeps an op without an int8 kernel in float between DEQUANTIZE and QUANTIZE (seen with
+    CUMSUM and NEG in TF 2.21). Only the float32 interface, QUANTIZE in and DEQUANTIZE out, may
+    touch float tensors.
+    """
+    for op, types in _ops_and_tensor_types(flatbuffer):
+        if op not in ("QUANTIZE", "DEQUANTIZE") and {"FLOAT32", "FLOAT16"} & set(types):
+            raise _OpError(op, "no int8 kernel: the converter left it in float, which a "
+                           "full-integer model must not")
+
+
+def _ops_and_tensor_types(flatbuffer):
+    """(builtin op name, [type names of its input and output tensors]) for every op."""
+    from tensorflow.lite.python import schema_py_generated as schema
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    op_names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    type_names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+    model = flatbuffer_utils.convert_bytearray_to_object(flatbuffer)
+    for graph in model.subgraphs:
+        for op in graph.operators:
+            code = model.operatorCodes[op.opcodeIndex]
+            # Codes above 127 live in builtinCode; older ones in the deprecated field too.
+            name = op_names.get(max(code.builtinCode, code.deprecatedBuiltinCode), "CUSTOM")
+            tensors = [i for i in list(op.inputs) + list(op.outputs) if i >= 0]
+            yield name, [type_names[graph.tensors[i].type] for i in tensors]
+
+
+def _parse_args(argv):
+    parser = argparse.ArgumentParser(description="Converts a .keras generator to TFLite "
+                                     "(the child process of tfgan_zoo.tflite.convert).")
+    parser.add_argument("--keras_path", required=True)
+    parser.add_argument("--out_dir", required=True, help="an existing folder")
+    parser.add_argument("--modes", required=True, help="comma-separated, from " + str(MODES))
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--latent_dim", type=int, required=True)
+    parser.add_argument("--latent_distribution", default="normal")
+    parser.add_argument("--num_classes", type=int, default=0)
+    parser.add_argument("--sparse", action="store_true")
+    parser.add_argument("--calibration_seed", type=int, default=0)
+    parser.add_argument("--calibration_steps", type=int, default=DEFAULT_CALIBRATION_STEPS)
+    parser.add_argument("--result", required=True, help="where to write the JSON result")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = _parse_args(argv)
+    import tensorflow as tf
+    import tf_keras as keras
+
+    model = keras.models.load_model(args.keras_path, compile=False)
+    module = tf.Module()
+    module.model = model  # keeps the variables alive for the converter
+    fn = _serving_function(model, args.batch, args.latent_dim, args.num_classes)
+    result = {}
+    for mode in args.modes.split(","):
+        try:
+            _convert_one(fn, module, mode, args)
+            result[mode] = {"ok": True}
+        except Exception as error:  # reported to the parent, mode by mode
+            text = str(error) if isinstance(error, _OpError) else \
+                f"{type(error).__name__}: {error}"
+            result[mode] = {"ok": False, "error": text,
+                            "op": getattr(error, "op", None) or failing_op(text)}
+    with open(args.result, "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main()  # `python -m` has imported tfgan_zoo first, which switched TF to tf_keras
