@@ -206,3 +206,17 @@ def test_cli_exports_then_generates_a_png(exported, tmp_path):
     assert done.returncode == 0, done.stderr
     grid = np.asarray(Image.open(out))
     assert grid.shape == (2 * 30 + 2, 4 * 30 + 2)  # 2 rows x 4 columns of 28 + 2 padding
+
+
+def test_bad_choices_and_sources_are_refused_clearly(exported, tmp_path):
+    with pytest.raises(ZooError, match="--quantize=int4 is not one of none, float16"):
+        exports.export_run(exported[0], export_dir=str(tmp_path), quantize=["int4"])
+    with pytest.raises(ZooError, match="--num must be at least 1"):
+        generation.generate(exported[1]["path"], 0)
+    with pytest.raises(ZooError, match="unconditional and takes no class"):
+        generation.generate(exported[0], 2, label=3)  # unconditional: no classes at all
+    done = subprocess.run([sys.executable, "-m", "tfgan_zoo.generate", f"--source={tmp_path}",
+                           f"--out={tmp_path / 'x.png'}"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2 and "is neither an export" in done.stderr
+    assert not os.path.exists(tmp_path / "x.png")

@@ -95,3 +95,12 @@ def test_prune_refuses_bad_steps_and_the_source_as_target(source_run):
         pruned_runs.prune_run(source_run, source_run, 0.8, steps=4)
     with pytest.raises(ZooError, match="target_sparsity must be in"):
         pruned_runs.prune_run(source_run, source_run + "_y", 1.5, steps=4)
+
+
+def test_pruning_keeps_the_best_of_four_evaluations_after_the_target_when_the_run_evaluates():
+    config = config_lib.load("dcgan")
+    pruned = pruned_runs._pruning_config(config, 0.8, 2000, ("generator", "discriminator"))
+    assert (pruned.prune.end_step, pruned.eval.every) == (1000, 250)
+    assert pruned.prune.networks == ("generator", "discriminator")
+    config.eval.every = 0  # a run without evaluation: the pruned one is scored at its end
+    assert pruned_runs._pruning_config(config, 0.8, 2000, ("generator",)).eval.every == 0

@@ -181,7 +181,7 @@ def write_models_config(export_dir):
     entries = []
     for name in sorted(os.listdir(export_dir)):
         model_dir = os.path.join(export_dir, name)
-        if _versions(model_dir, servable=True):
+        if versions(model_dir, servable=True):
             entries.append(f'  config {{\n    name: "{name}"\n    base_path: "{model_dir}"\n'
                            f'    model_platform: "tensorflow"\n  }}\n')
     path = os.path.join(export_dir, "models.config")
@@ -191,7 +191,9 @@ def write_models_config(export_dir):
     return path
 
 
-def _versions(model_dir, servable=False):
+def versions(model_dir, servable=False):
+    """The integer versions under an export's model directory, ascending; with `servable`, only
+    those holding a SavedModel (a TFLite-only version is no use to TF Serving)."""
     if not os.path.isdir(model_dir):
         return []
     return sorted(int(v) for v in os.listdir(model_dir) if v.isdigit() and (
@@ -199,7 +201,7 @@ def _versions(model_dir, servable=False):
 
 
 def _next_version(model_dir):
-    return (_versions(model_dir) or [0])[-1] + 1
+    return (versions(model_dir) or [0])[-1] + 1
 
 
 def _default_name(workdir_path):

@@ -45,12 +45,15 @@ def generate(path, count, *, seed=0, label=-1, which="best"):
 def _version_dir(path):
     if os.path.exists(os.path.join(path, "saved_model.pb")):
         return path
-    versions = exports._versions(path, servable=True)
+    versions = exports.versions(path, servable=True)
     return os.path.join(path, str(versions[-1])) if versions else None
 
 
 def _labels(count, label, num_classes):
     if not num_classes:
+        if label != -1:
+            raise ZooError(f"--label={label}: this generator is unconditional and takes no "
+                           "class; leave --label out")
         return None
     if not -1 <= label < num_classes:
         raise ZooError(f"--label must be -1 (classes in turn) or a class id in "

@@ -35,7 +35,10 @@ def _pruning_config(source, target, steps, networks):
                         networks=tuple(networks))
     config.train.num_steps = steps
     config.train.checkpoint_every = config.train.sample_every = steps
-    config.eval.every = 0  # scored once at the end, after the schedule has reached the target
+    if config.eval.every:
+        # Like the source run, keep the best checkpoint by FID, chosen among four evaluations
+        # after the schedule has reached the target (the Evaluator ignores earlier ones).
+        config.eval.every = max(log_every, (steps - end) // 4 // log_every * log_every)
     return config
 
 
@@ -57,10 +60,11 @@ def prune_run(source_path, new_path, target, *, steps=2000, which="best", num_sa
     before = scorer(dense)
     weights = (dense.generator.get_weights(), dense.discriminator.get_weights())
     result = training.train(config, new_path, log=log, init_weights=weights)
-    pruned = runs.load(result.workdir.path, "latest", config=config).gan
+    pruned = runs.load(result.workdir.path, "best", config=config)
     report = {"source": source.path, "source_checkpoint": path, "target_sparsity": target,
               "steps": steps, "extractor": extractor.name, "before": before,
-              "after": scorer(pruned), "pruning": result.pruning or _saved_pruning(result)}
+              "after": scorer(pruned.gan), "after_checkpoint": pruned.checkpoint,
+              "pruning": result.pruning or _saved_pruning(result)}
     report["path"] = os.path.join(result.workdir.path, "prune_report.json")
     with open(report["path"] + ".tmp", "w") as f:
         json.dump(report, f, indent=2)
@@ -81,6 +85,8 @@ def summary(report):
               for name, layer in p["layers"].items()]
     lines.append(f"  gzipped weights: {p['gzipped_bytes']['dense']:,} B dense -> "
                  f"{p['gzipped_bytes']['stripped']:,} B pruned ({p['compression']:.1f}x smaller)")
+    lines.append(f"  quality of {os.path.basename(report['source_checkpoint'])} (dense) against "
+                 f"{os.path.basename(report['after_checkpoint'])} of the pruned run:")
     for key in ("fid", "kid", "classifier_score"):
         lines.append(f"  {key:16s} before {report['before'][key]:9.3f}   after "
                      f"{report['after'][key]:9.3f}")
