@@ -35,7 +35,8 @@ def table(reports, host, steps):
         f"Measured by `python scripts/prune_table.py` on {host}: the zoo's DCGAN "
         f"({first['source_checkpoint'].split(os.sep)[-1]} of its run) fine-tuned for {steps} "
         f"generator updates per target, generator and discriminator pruned alike, polynomial "
-        f"schedule reaching the target halfway. "
+        f"schedule reaching the target halfway; the pruned model is the best of four "
+        f"evaluations after that, as the dense one is the best of its run's four. "
         f"Quality with `{first['extractor']}` features, before (dense) -> after (pruned).",
         "",
         "| target | achieved, per pruned layer | gzipped generator | FID | classifier score |",
