@@ -220,3 +220,19 @@ def test_bad_choices_and_sources_are_refused_clearly(exported, tmp_path):
                           timeout=300)
     assert done.returncode == 2 and "is neither an export" in done.stderr
     assert not os.path.exists(tmp_path / "x.png")
+
+
+def test_warmup_requests_replay_against_the_saved_model(exported):
+    """What TF Serving does at load: parse each PredictionLog and run its request."""
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    path = os.path.join(exported[1]["path"], "assets.extra", "tf_serving_warmup_requests")
+    loaded = tf.saved_model.load(exported[1]["path"])
+    replayed = []
+    for record in tf.data.TFRecordDataset(path):
+        request = prediction_log_pb2.PredictionLog.FromString(record.numpy()).predict_log.request
+        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        out = loaded.signatures[request.model_spec.signature_name](**inputs)
+        assert out["images"].shape[0] == 1
+        replayed.append(request.model_spec.signature_name)
+    assert sorted(replayed) == ["sample", "serving_default"]

@@ -6,6 +6,7 @@ checked against the Keras generator before the version directory appears. What
   <export_dir>/<name>/<version>/saved_model.pb, variables/     the SavedModel (see saved_model)
   <export_dir>/<name>/<version>/tflite/generator_<mode>.tflite  fixed-batch LiteRT models
   <export_dir>/<name>/<version>/assets.extra/tfgan_zoo.json     what was exported and checked
+  <export_dir>/<name>/<version>/assets.extra/tf_serving_warmup_requests   run at model load
 
 A version is written into a hidden temporary directory next to it and renamed into place when
 complete, so TF Serving (which polls for integer directories) never loads half of one, and a
@@ -73,6 +74,7 @@ def _write_version(run, generator, directory, formats, quantize, tflite_batch, l
             latent_distribution=run.config.model.latent_distribution,
             num_classes=run.gan.num_classes)
         saved_model.save(module, directory)
+        saved_model.write_warmup(directory, run.config.model.latent_dim, run.gan.num_classes)
         meta["saved_model"] = _check_saved_model(directory, z, labels, expected)
     if "tflite" in formats:
         meta["tflite"] = _write_tflite(run, generator, os.path.join(directory, "tflite"),

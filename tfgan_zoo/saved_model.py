@@ -13,6 +13,8 @@ Signatures of an image generator (`saved_model_cli show --dir DIR --all` prints 
 no latent code. Inputs the graph cannot take fail with an InvalidArgument error that says what
 was expected (a negative or too large count, a label outside the classes, z of the wrong width).
 """
+import os
+
 import tensorflow as tf
 
 from tfgan_zoo.gan import stateless_latents
@@ -20,6 +22,7 @@ from tfgan_zoo.gan import stateless_latents
 # The most samples one `sample` call may ask for: a larger request could exhaust a server's
 # memory. Clients wanting more call it several times with different seeds.
 MAX_COUNT = 1024
+WARMUP_FILE = "tf_serving_warmup_requests"  # the name TF Serving looks for in assets.extra/
 
 
 def image_outputs(images):
@@ -104,3 +107,26 @@ def _after(tensor, *checks):
 def save(module, path):
     """Writes `module` as a SavedModel at `path` (a directory that must not exist yet)."""
     tf.saved_model.save(module, path, signatures=module.signatures())
+
+
+def write_warmup(path, latent_dim, num_classes=0):
+    """`<path>/assets.extra/tf_serving_warmup_requests`: one request per signature, which TF
+    Serving replays when it loads the version, so the first client does not pay for tracing
+    and memory allocation."""
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+    requests = {"serving_default": {"z": tf.zeros([1, latent_dim])},
+                "sample": {"count": tf.constant(1), "seed": tf.constant(0, tf.int64)}}
+    if num_classes:
+        requests["serving_default"]["label"] = tf.zeros([1], tf.int32)
+        requests["sample"]["label"] = tf.constant(-1)
+    os.makedirs(os.path.join(path, "assets.extra"), exist_ok=True)
+    with tf.io.TFRecordWriter(os.path.join(path, "assets.extra", WARMUP_FILE)) as writer:
+        for signature, inputs in requests.items():
+            request = predict_pb2.PredictRequest()
+            request.model_spec.signature_name = signature
+            for name, value in inputs.items():
+                request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+            log = prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
