@@ -236,3 +236,16 @@ def test_warmup_requests_replay_against_the_saved_model(exported):
         assert out["images"].shape[0] == 1
         replayed.append(request.model_spec.signature_name)
     assert sorted(replayed) == ["sample", "serving_default"]
+
+
+def test_a_mixed_precision_run_exports_float32_in_the_same_process(tmp_path, digits_data_dir):
+    import tf_keras as keras
+
+    config = config_lib.load("dcgan", "tiny")
+    config.data.data_dir = digits_data_dir
+    config.train.precision = "mixed_bfloat16"
+    training.train(config, str(tmp_path / "bf16"), log=lambda _: None)
+    assert keras.mixed_precision.global_policy().name == "float32"  # put back by train
+    meta = exports.export_run(str(tmp_path / "bf16"), export_dir=str(tmp_path / "export"),
+                              quantize=["none"], log=lambda _: None)
+    assert meta["tflite"]["float32"]["max_abs"] <= tflite.TOLERANCES["float32"]["max_abs"]

@@ -106,8 +106,18 @@ def train(config, workdir_path, log=print, init_weights=None):
     """Trains (or resumes) the run in `workdir_path` up to `config.train.num_steps`.
 
     `init_weights` (see `build_gan`) applies to a new run only; a resumed one restores its own.
-    Everything that can be wrong with the input is checked before the workdir is touched.
+    Everything that can be wrong with the input is checked before the workdir is touched. The
+    mixed-precision policy of the run is global in Keras; it is put back afterwards, so models
+    built later in the process (evaluation, export) are float32 again.
     """
+    previous_policy = keras.mixed_precision.global_policy()
+    try:
+        return _train(config, workdir_path, log, init_weights)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _train(config, workdir_path, log, init_weights):
     validate(config)
     workdir = Workdir(workdir_path)
     workdir.check(config)
