@@ -62,11 +62,11 @@ def measure(meta, generator, repeats):
 
 
 def export_and_measure(workdir, name, repeats):
-    from tfgan_zoo import exports, pruning, runs
+    from tfgan_zoo import exports, runs
 
     meta = exports.export_run(workdir, export_dir=os.path.join(ROOT, "export"), name=name,
                               version=1, overwrite=True)
-    generator = pruning.strip(runs.load(workdir, "best").gan.sampler)
+    generator = runs.load(workdir, "best").plain_sampler()
     return {"meta": meta, "latency_ms": measure(meta, generator, repeats)}
 
 

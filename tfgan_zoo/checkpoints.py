@@ -4,6 +4,7 @@ import os
 
 import tensorflow as tf
 
+from tfgan_zoo import files
 from tfgan_zoo.errors import ZooError
 
 
@@ -26,10 +27,7 @@ class BestCheckpoint:
             return False
         self.manager.save(checkpoint_number=step)
         self.record = {"step": step, "primary": primary, "results": results}
-        tmp = self.record_path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self.record, f, indent=2)
-        os.replace(tmp, self.record_path)
+        files.write_json(self.record_path, self.record)
         return True
 
 

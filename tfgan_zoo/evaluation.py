@@ -5,13 +5,12 @@ generator against it; `Scorer.floor()` scores the real training split the same w
 a perfect generator would reach with this extractor and these sample counts.
 """
 import dataclasses
-import json
 import os
 
 import numpy as np
 import tensorflow as tf
 
-from tfgan_zoo import data, metrics
+from tfgan_zoo import data, files, metrics
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.gan import stateless_latents
 from tfgan_zoo.metrics import extractors
@@ -135,8 +134,5 @@ def evaluate_run(workdir_path, which="best", *, num_samples=0, split="test",
               "floor": scorer.floor()}
     os.makedirs(workdir.eval_dir, exist_ok=True)
     report["path"] = os.path.join(workdir.eval_dir, f"{name}.json")
-    tmp = report["path"] + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(report, f, indent=2)
-    os.replace(tmp, report["path"])
+    files.write_json(report["path"], report)
     return report

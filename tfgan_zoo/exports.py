@@ -21,7 +21,7 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from tfgan_zoo import pruning, runs, saved_model, tflite
+from tfgan_zoo import files, runs, saved_model, tflite
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.gan import stateless_latents
 
@@ -48,13 +48,14 @@ def export_run(workdir_path, *, export_dir="export", name=None, version=None,
         raise ZooError(f"{final} already exists; pass --overwrite to replace it or "
                        f"--version=N for another version (next free: {_next_version(model_dir)})")
     run = runs.load(workdir_path, which)
-    generator = pruning.strip(run.gan.sampler)  # plain Keras: masks folded into the kernels
+    generator = run.plain_sampler()
     os.makedirs(model_dir, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f".{version}-incomplete-", dir=model_dir)
     try:
         meta = _write_version(run, generator, staging, formats, quantize, tflite_batch, log)
         meta.update(name=name, version=version, path=final)
-        _write_json(os.path.join(staging, METADATA), meta)
+        os.makedirs(os.path.join(staging, os.path.dirname(METADATA)), exist_ok=True)
+        files.write_json(os.path.join(staging, METADATA), meta)
         _move_into_place(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -118,10 +119,10 @@ def _check_saved_model(directory, z, labels, expected):
     if error > SAVED_MODEL_TOLERANCE:
         raise ZooError(f"the SavedModel's images differ from the Keras generator's by {error:.2e}"
                        f" (allowed {SAVED_MODEL_TOLERANCE:.0e}); nothing was exported")
+    graph = sizes([os.path.join(directory, "saved_model.pb")])
     variables = sizes([os.path.join(directory, "variables")])
     return {"max_abs_error": error, "tolerance": SAVED_MODEL_TOLERANCE,
-            **sizes([os.path.join(directory, "saved_model.pb"),
-                     os.path.join(directory, "variables")]),
+            **{key: graph[key] + variables[key] for key in graph},
             "variables_bytes": variables["bytes"],
             "variables_gzipped_bytes": variables["gzipped_bytes"]}
 
@@ -152,12 +153,12 @@ def _write_tflite(run, generator, directory, modes, batch, z, labels, log):
 
 def sizes(paths):
     """{"bytes", "gzipped_bytes"}: files and directories as stored, and each file gzipped."""
-    files = [os.path.join(root, f) for p in paths
+    found = [os.path.join(root, f) for p in paths
              for root, _, names in (os.walk(p) if os.path.isdir(p) else [("", [], [p])])
              for f in names]
-    raw = sum(os.path.getsize(f) for f in files)
+    raw = sum(os.path.getsize(f) for f in found)
     zipped = 0
-    for f in files:
+    for f in found:
         with open(f, "rb") as handle:
             zipped += len(gzip.compress(handle.read(), compresslevel=9))
     return {"bytes": raw, "gzipped_bytes": zipped}
@@ -187,9 +188,7 @@ def write_models_config(export_dir):
             entries.append(f'  config {{\n    name: "{name}"\n    base_path: "{model_dir}"\n'
                            f'    model_platform: "tensorflow"\n  }}\n')
     path = os.path.join(export_dir, "models.config")
-    with open(path + ".tmp", "w") as f:
-        f.write("model_config_list {\n" + "".join(entries) + "}\n")
-    os.replace(path + ".tmp", path)
+    files.write_text(path, "model_config_list {\n" + "".join(entries) + "}\n")
     return path
 
 
@@ -219,12 +218,6 @@ def _check_choices(formats, quantize):
         unknown = [v for v in value if v not in valid]
         if unknown:
             raise ZooError(f"--{flag}={','.join(unknown)} is not one of {', '.join(valid)}")
-
-
-def _write_json(path, value):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump(value, f, indent=2)
 
 
 def read_metadata(version_dir):

@@ -11,7 +11,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfgan_zoo import exports, pruning, runs, saved_model, tflite
+from tfgan_zoo import exports, runs, saved_model, tflite
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.gan import stateless_latents
 
@@ -90,7 +90,7 @@ def _from_tflite(path, count, seed, label):
 
 def _from_run(path, count, seed, label, which):
     run = runs.load(path, which)
-    generator = pruning.strip(run.gan.sampler)
+    generator = run.plain_sampler()
     model = run.config.model
     z = stateless_latents(count, model.latent_dim, model.latent_distribution, seed).numpy()
     labels = _labels(count, label, run.gan.num_classes)

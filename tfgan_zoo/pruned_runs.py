@@ -5,13 +5,13 @@ import os
 
 from ml_collections import config_dict
 
-from tfgan_zoo import evaluation, runs, training
+from tfgan_zoo import evaluation, files, runs, training
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.workdir import Workdir
 
 # Both networks by default: with only the generator losing weights, the intact discriminator
 # wins outright mid-schedule (d_loss 0.01) and the generator does not recover. Measured on the
-# zoo's DCGAN at 80%, 2,000 steps: FID +52% pruning G alone, -16% pruning D with it.
+# zoo's DCGAN at 80%, 2,000 steps, from FID 79.1: 120.4 pruning G alone, 89.4 pruning D with it.
 NETWORKS = ("generator", "discriminator")
 
 
@@ -66,9 +66,7 @@ def prune_run(source_path, new_path, target, *, steps=2000, which="best", num_sa
               "after": scorer(pruned.gan), "after_checkpoint": pruned.checkpoint,
               "pruning": result.pruning or _saved_pruning(result)}
     report["path"] = os.path.join(result.workdir.path, "prune_report.json")
-    with open(report["path"] + ".tmp", "w") as f:
-        json.dump(report, f, indent=2)
-    os.replace(report["path"] + ".tmp", report["path"])
+    files.write_json(report["path"], report)
     return report
 
 

@@ -23,7 +23,6 @@ Embeddings, normalisation layers and layers TF-MOT cannot prune are kept as they
 """
 import gzip
 import itertools
-import json
 import os
 import tempfile
 import weakref
@@ -41,6 +40,7 @@ from tensorflow_model_optimization.python.core.sparsity.keras import (
 )
 
 from tfgan_zoo import config as config_lib
+from tfgan_zoo import files
 from tfgan_zoo.errors import ZooError
 
 SCHEDULES = ("polynomial", "constant")
@@ -591,9 +591,7 @@ def write_run_report(generator, directory, dense_generator):
     stripped.save(model_path + ".tmp.keras")  # whole, then renamed: never half-written
     os.replace(model_path + ".tmp.keras", model_path)
     summary["stripped_model"] = model_path
-    with open(os.path.join(directory, "pruning.json.tmp"), "w") as f:
-        json.dump(summary, f, indent=2)
-    os.replace(os.path.join(directory, "pruning.json.tmp"), os.path.join(directory, "pruning.json"))
+    files.write_json(os.path.join(directory, "pruning.json"), summary)
     return summary
 
 

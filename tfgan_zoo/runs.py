@@ -6,7 +6,7 @@ import os
 import tensorflow as tf
 from ml_collections import config_dict
 
-from tfgan_zoo import checkpoints, data, training
+from tfgan_zoo import checkpoints, data, pruning, training
 from tfgan_zoo import config as config_lib
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.workdir import Workdir
@@ -28,6 +28,11 @@ class Run:
     @property
     def step(self):
         return int(self.gan.g_optimizer.iterations.numpy())
+
+    def plain_sampler(self):
+        """The generator to sample and export from, as a plain Keras copy: the EMA generator
+        where the run keeps one, a pruned run's masks folded into its kernels."""
+        return pruning.strip(self.gan.sampler)
 
 
 def saved_config(workdir):

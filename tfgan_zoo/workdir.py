@@ -11,6 +11,7 @@ import json
 import os
 
 from tfgan_zoo import config as config_lib
+from tfgan_zoo import files
 from tfgan_zoo.errors import ZooError
 
 # What a resumed run may not change: the checkpoint would not fit the new model (a pruned run's
@@ -72,10 +73,7 @@ class Workdir:
     def create(self, config):
         for path in (self.path, self.checkpoints, self.logs, self.samples):
             os.makedirs(path, exist_ok=True)
-        tmp = self.config_path + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(config_lib.to_json(config))
-        os.replace(tmp, self.config_path)
+        files.write_text(self.config_path, config_lib.to_json(config))
 
 
 def _get(tree, dotted):

@@ -18,7 +18,7 @@ import tensorflow as tf
 import tf_keras as keras
 from absl import logging
 
-from tfgan_zoo import data
+from tfgan_zoo import data, files
 from tfgan_zoo.errors import ZooError
 
 CLASSIFIER_VERSION = 2
@@ -115,10 +115,9 @@ def domain_classifier(data_config, resolution, epochs=15, log=print):
     # Weights first, record last: a record on disk always means complete weights beside it.
     network.save_weights(stem + ".tmp.weights.h5")
     os.replace(stem + ".tmp.weights.h5", stem + ".weights.h5")
-    with open(stem + ".json.tmp", "w") as f:
-        json.dump({"dataset": spec.name, "resolution": resolution, "channels": spec.channels,
-                   "num_classes": spec.num_classes, "test_accuracy": accuracy}, f)
-    os.replace(stem + ".json.tmp", stem + ".json")
+    files.write_json(stem + ".json", {
+        "dataset": spec.name, "resolution": resolution, "channels": spec.channels,
+        "num_classes": spec.num_classes, "test_accuracy": accuracy})
     logging.info("feature classifier for %s: test accuracy %.4f", spec.name, accuracy)
     return Extractor(name, 128, network, accuracy)
 
