@@ -41,6 +41,8 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
+from tfgan_zoo import exports
+
 DEFAULT_SIGNATURE = "serving_default"  # kDefaultServingSignatureDefKey
 _PROTO_JSON = dict(preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
 Code = grpc.StatusCode
@@ -155,10 +157,10 @@ class ServedModels:
         self.models = {}
         for name in sorted(os.listdir(base_dir)):
             model_dir = os.path.join(base_dir, name)
-            versions = [int(v) for v in os.listdir(model_dir) if v.isdigit()
-                        and os.path.exists(os.path.join(model_dir, v, "saved_model.pb"))]
+            if not os.path.isdir(model_dir):  # export's models.config sits beside the models
+                continue
             self.models[name] = {v: Servable(name, v, os.path.join(model_dir, str(v)))
-                                 for v in sorted(versions)}
+                                 for v in exports.versions(model_dir, servable=True)}
 
     def find(self, name, version=None, label=None):
         """The servable asked for (the highest version by default), as ServerCore finds it."""

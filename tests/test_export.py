@@ -249,3 +249,19 @@ def test_a_mixed_precision_run_exports_float32_in_the_same_process(tmp_path, dig
     meta = exports.export_run(str(tmp_path / "bf16"), export_dir=str(tmp_path / "export"),
                               quantize=["none"], log=lambda _: None)
     assert meta["tflite"]["float32"]["max_abs"] <= tflite.TOLERANCES["float32"]["max_abs"]
+
+
+def test_an_export_folder_serves_to_both_clients(exported):
+    """export's own output (models.config beside the model folders) behind TF Serving's API."""
+    import serving_endpoints
+
+    from tfgan_zoo import serving
+
+    export_dir = os.path.dirname(os.path.dirname(exported[1]["path"]))
+    with serving_endpoints.serve(export_dir) as served:
+        rest = serving.RestClient(served.rest_url, model="dcgan_run").generate(count=3, seed=1)
+        grpc = serving.GrpcClient(served.grpc_target, model="dcgan_run").generate(count=3, seed=1)
+    direct = tf.saved_model.load(exported[1]["path"]).signatures["sample"](
+        count=tf.constant(3), seed=tf.constant(1, tf.int64))
+    np.testing.assert_array_equal(rest.images, direct["images"].numpy())
+    np.testing.assert_array_equal(grpc.images, direct["images"].numpy())
