@@ -220,6 +220,19 @@ def test_bad_choices_and_sources_are_refused_clearly(exported, tmp_path):
                           timeout=300)
     assert done.returncode == 2 and "is neither an export" in done.stderr
     assert not os.path.exists(tmp_path / "x.png")
+    done = subprocess.run([sys.executable, "-m", "tfgan_zoo.generate",
+                           f"--source={exported[1]['path']}", f"--out={tmp_path / 'no' / 'x.png'}"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and f"folder {tmp_path / 'no'} does not exist" in done.stderr
+
+
+def test_generate_names_what_an_export_cannot_give(exported, tmp_path):
+    with pytest.raises(ZooError, match="--num=2000 is more than one `sample` call"):
+        generation.generate(exported[1]["path"], 2000)
+    with pytest.raises(ZooError, match="does not exist; export one with"):
+        generation.generate(str(tmp_path / "generator_int8.tflite"), 4)
+    with pytest.raises(ZooError, match="is not a tfgan_zoo export"):
+        exports.read_metadata(str(tmp_path))
 
 
 def test_warmup_requests_replay_against_the_saved_model(exported):
