@@ -95,6 +95,9 @@ def get_config(preset=None):
     )
 
     config.prune = config_lib.prune_defaults()  # TF-MOT magnitude pruning, off by default
+    # The output layer holds 0.2% of the generator's kernel weights (800 of 365,600), so pruning
+    # it saves nothing, yet at 80% it cost the zoo DCGAN 7 FID points (89.4 against 82.4).
+    config.prune.keep_dense = ("generator/to_image",)
 
     if preset == "tiny":
         config.model.base_channels = 8

@@ -1,17 +1,20 @@
 """Prune the zoo's trained DCGAN to 50%, 80% and 90% sparsity and write the README table.
 
-  python scripts/prune_table.py [--source=runs/zoo/dcgan] [--steps=2000]
+  python scripts/prune_table.py [--source=runs/zoo/dcgan] [--steps=2000] [--seeds=0,1,2]
 
 Needs the DCGAN run of scripts/zoo_table.py (or any trained dcgan workdir as --source). For each
-target: `python -m tfgan_zoo.prune` into a fresh <source>_prunedNN, then the table of achieved
-sparsity (every pruned layer), gzipped generator size against the dense one, and FID and
-classifier score before and after. Writes docs/prune/results.json and the README section
-between the prune-table markers. About 10 minutes on 2 CPU cores.
+target and fine-tuning seed: `python -m tfgan_zoo.prune` into a fresh <source>_prunedNN (the
+first seed; what scripts/export_table.py exports) or <source>_prunedNN_seedS, then the table of
+achieved sparsity (every pruned layer), gzipped generator size against the dense one, and FID
+and classifier score before and after, as the mean and range over the seeds: one fine-tuning
+run's FID moves by up to 10 points with the seed alone. Writes docs/prune/results.json and the
+README section between the prune-table markers. About 25 minutes on 2 CPU cores.
 """
 import argparse
 import json
 import os
 import shutil
+import statistics
 
 from zoo_table import ROOT, machine, update_readme
 
@@ -19,52 +22,80 @@ TARGETS = (0.5, 0.8, 0.9)
 START, END = "<!-- prune-table:start -->", "<!-- prune-table:end -->"
 
 
-def row(report):
-    p, before, after = report["pruning"], report["before"], report["after"]
-    layers = [layer["sparsity"] for layer in p["layers"].values()]
-    return (f"| {report['target_sparsity']:.0%} | {min(layers):.3f} - {max(layers):.3f} | "
-            f"{p['gzipped_bytes']['stripped'] / 1024:,.0f} KiB vs "
-            f"{p['gzipped_bytes']['dense'] / 1024:,.0f} KiB ({p['compression']:.1f}x) | "
-            f"{before['fid']:.1f} -> {after['fid']:.1f} | "
-            f"{before['classifier_score']:.2f} -> {after['classifier_score']:.2f} |")
+def spread(values, fmt):
+    """"mean (min-max)" of `values`, each formatted with `fmt`."""
+    mean = statistics.mean(values)
+    if len(values) == 1:
+        return format(mean, fmt)
+    return f"{mean:{fmt}} ({min(values):{fmt}}-{max(values):{fmt}})"
 
 
-def table(reports, host, steps):
+def row(reports):
+    """One table row from the reports of one target's seeds."""
     first = reports[0]
+    layers = [layer["sparsity"] for r in reports for layer in r["pruning"]["layers"].values()]
+    dense_bytes = first["pruning"]["gzipped_bytes"]["dense"]
+    pruned_bytes = statistics.mean(r["pruning"]["gzipped_bytes"]["stripped"] for r in reports)
+    fid_before = first["before"]["fid"]
+    fids = [r["after"]["fid"] for r in reports]
+    scores = [r["after"]["classifier_score"] for r in reports]
+    left_dense = ", ".join(first["pruning"].get("left_dense", {})) or "none"
+    return (f"| {first['target_sparsity']:.0%} | {min(layers):.3f} - {max(layers):.3f} | "
+            f"{left_dense} | {pruned_bytes / 1024:,.0f} KiB vs {dense_bytes / 1024:,.0f} KiB "
+            f"({dense_bytes / pruned_bytes:.1f}x) | {fid_before:.1f} -> {spread(fids, '.1f')} | "
+            f"{statistics.mean(fids) / fid_before - 1:+.0%} | "
+            f"{first['before']['classifier_score']:.2f} -> {spread(scores, '.2f')} |")
+
+
+def table(by_target, host, steps, seeds):
+    first = by_target[0][0]
     return "\n".join([
         f"Measured by `python scripts/prune_table.py` on {host}: the zoo's DCGAN "
         f"({first['source_checkpoint'].split(os.sep)[-1]} of its run) fine-tuned for {steps} "
-        f"generator updates per target, generator and discriminator pruned alike, polynomial "
-        f"schedule reaching the target halfway; the pruned model is the best of four "
-        f"evaluations after that, as the dense one is the best of its run's four. "
-        f"Quality with `{first['extractor']}` features, before (dense) -> after (pruned).",
+        f"generator updates per target and seed (seeds {', '.join(map(str, seeds))}), generator "
+        f"and discriminator pruned alike except the layers the recipe keeps dense, polynomial "
+        f"schedule reaching the target halfway; each pruned model is the best of four "
+        f"evaluations after that, as the dense one is the best of its run's four. Quality with "
+        f"`{first['extractor']}` features, dense -> pruned as the mean (min-max) over the seeds.",
         "",
-        "| target | achieved, per pruned layer | gzipped generator | FID | classifier score |",
-        "|---|---|---|---|---|",
-        *[row(r) for r in reports],
+        "| target | achieved, per pruned layer | left dense | gzipped generator | FID | "
+        "FID change | classifier score |",
+        "|---|---|---|---|---|---|---|",
+        *[row(reports) for reports in by_target],
     ])
+
+
+def prune(source, target, seed, first, steps):
+    from tfgan_zoo import pruned_runs  # TensorFlow loads after the arguments are checked
+
+    new = f"{source.rstrip(os.sep)}_pruned{round(target * 100):02d}"
+    if not first:
+        new += f"_seed{seed}"
+    if os.path.exists(new):
+        shutil.rmtree(new)  # a fresh run each time, so the figures are this run's
+    report = pruned_runs.prune_run(source, new, target, steps=steps, seed=seed,
+                                   log=lambda _: None)
+    print(pruned_runs.summary(report), flush=True)
+    return report
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", default=os.path.join(ROOT, "runs", "zoo", "dcgan"))
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--seeds", default="0,1,2",
+                        help="fine-tuning seeds, comma-separated; the first one's runs are "
+                             "the canonical <source>_prunedNN")
     args = parser.parse_args()
-    from tfgan_zoo import pruned_runs  # TensorFlow loads after the arguments are checked
-
-    reports = []
-    for target in TARGETS:
-        new = f"{args.source.rstrip(os.sep)}_pruned{round(target * 100):02d}"
-        if os.path.exists(new):
-            shutil.rmtree(new)  # a fresh run each time, so the figures are this run's
-        reports.append(pruned_runs.prune_run(args.source, new, target, steps=args.steps,
-                                             log=lambda _: None))
-        print(pruned_runs.summary(reports[-1]), flush=True)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    by_target = [[prune(args.source, target, seed, i == 0, args.steps)
+                  for i, seed in enumerate(seeds)] for target in TARGETS]
     host = machine()
     os.makedirs(os.path.join(ROOT, "docs", "prune"), exist_ok=True)
     with open(os.path.join(ROOT, "docs", "prune", "results.json"), "w") as f:
-        json.dump({"machine": host, "reports": reports}, f, indent=2)
-    text = table(reports, host, args.steps)
+        json.dump({"machine": host, "seeds": seeds,
+                   "reports": [r for reports in by_target for r in reports]}, f, indent=2)
+    text = table(by_target, host, args.steps, seeds)
     update_readme(text, START, END)
     print(text)
 

@@ -9,8 +9,9 @@ import pytest
 import tf_keras as keras
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import pruned_runs, training
+from tfgan_zoo import pruned_runs, runs, training
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.workdir import Workdir
 
 RECIPES = config_lib.available_models()
 
@@ -46,6 +47,9 @@ def test_every_recipe_prunes_and_strips_during_training(model, tmp_path, digits_
     assert set(pruned) <= set(fractions)
     for name in pruned:
         assert abs(fractions[name] - 0.8) <= 0.01, (name, fractions[name])
+    # The image recipes keep the generator's output layer dense (config.prune.keep_dense).
+    assert "to_image" not in pruned and fractions["to_image"] == 0.0
+    assert result.pruning["left_dense"]["to_image"] == "kept dense by config.prune.keep_dense"
     report = json.load(open(tmp_path / "run" / "pruning.json"))
     assert report["gzipped_bytes"]["stripped"] < report["gzipped_bytes"]["dense"]
 
@@ -104,3 +108,24 @@ def test_pruning_keeps_the_best_of_four_evaluations_after_the_target_when_the_ru
     assert pruned.prune.networks == ("generator", "discriminator")
     config.eval.every = 0  # a run without evaluation: the pruned one is scored at its end
     assert pruned_runs._pruning_config(config, 0.8, 2000, ("generator",)).eval.every == 0
+
+
+def test_prune_keeps_the_recipes_dense_layers_even_for_a_source_older_than_the_key():
+    config = config_lib.load("dcgan")
+    del config.prune["keep_dense"]  # a run saved before keep_dense existed
+    pruned = pruned_runs._pruning_config(config, 0.8, 2000, ("generator",))
+    assert pruned.prune.keep_dense == ("generator/to_image",)
+    assert pruned_runs._pruning_config(config, 0.8, 2000, ("generator",), []).prune.keep_dense \
+        == ()
+    assert pruned.train.seed == config.train.seed
+    assert pruned_runs._pruning_config(config, 0.8, 2000, ("generator",), seed=7).train.seed == 7
+
+
+def test_a_run_saved_before_keep_dense_existed_loads_with_every_layer_pruned(source_run,
+                                                                              tmp_path):
+    saved = json.load(open(os.path.join(source_run, "config.json")))
+    del saved["prune"]["keep_dense"]
+    os.makedirs(tmp_path / "old")
+    with open(tmp_path / "old" / "config.json", "w") as f:
+        json.dump(saved, f)
+    assert runs.saved_config(Workdir(str(tmp_path / "old"))).prune.keep_dense == ()

@@ -394,12 +394,46 @@ def test_end_step_after_the_run_is_refused():
         pruning.validate(pruning.default_config(), num_steps=500)
 
 
+def test_keep_dense_leaves_the_named_layers_plain_and_the_report_says_so():
+    counter = tf.Variable(0, dtype=tf.int64)
+    cfg = prune_config(schedule="constant", begin_step=0,
+                       keep_dense=("generator/to_image", "discriminator/down0"))
+    generator = dcgan.build_generator(model_config(), SPEC)
+    wrapped, _ = pruning.wrap_networks(generator, dcgan.build_discriminator(model_config(), SPEC),
+                                       cfg, counter)
+    assert pruning.prunable_layers(wrapped) == ["project", "up0"]
+    to_image = wrapped.get_layer("to_image")
+    assert not is_wrapper(to_image)
+    wrapped(tf.zeros((2, model_config().latent_dim)), training=True)  # masks at the target
+    assert_all_near({"generator": kernel_zero_fractions(wrapped)}, TARGET)
+    assert float(np.mean(to_image.kernel.numpy() == 0)) == 0.0
+    assert pruning.skipped_layers(wrapped) == {
+        "to_image": "kept dense by config.prune.keep_dense"}
+    assert set(pruning.report(wrapped)["layers"]) == {"project", "up0"}
+    np.testing.assert_array_equal(pruning.strip(wrapped).get_layer("to_image").kernel.numpy(),
+                                  generator.get_layer("to_image").kernel.numpy())
+
+
+def test_keep_dense_names_are_checked():
+    counter = tf.Variable(0, dtype=tf.int64)
+    generator = dcgan.build_generator(model_config(), SPEC)
+    with pytest.raises(ZooError, match="keep_dense names to_img, which .* no prunable layer "
+                                       "called; its prunable layers are: project, up0, to_image"):
+        pruning.wrap(generator, prune_config(), counter, keep_dense=("to_img",))
+    for bad in (("to_image",), ("critic/down0",), ("generator/up0/kernel",)):
+        with pytest.raises(ZooError, match="keep_dense must be a tuple of 'network/layer'"):
+            pruning.validate(prune_config(keep_dense=bad))
+    everything = ("generator/project", "generator/up0", "generator/to_image")
+    with pytest.raises(ZooError, match="no layer left to prune.*to_image: kept dense"):
+        pruning.wrap_networks(generator, None, prune_config(keep_dense=everything), counter)
+
+
 def test_models_that_cannot_be_wrapped_are_refused():
     counter = tf.Variable(0, dtype=tf.int64)
     ids = keras.Input((3,), dtype="int32")
     only_embedding = keras.Model(ids, keras.layers.Embedding(5, 2, name="table")(ids),
                                  name="lookup")
-    with pytest.raises(ZooError, match="lookup has no layer that can be pruned.*table: "
+    with pytest.raises(ZooError, match="lookup has no layer left to prune.*table: "
                                        "Embedding.*remove 'lookup' from config.prune.networks"):
         pruning.wrap(only_embedding, prune_config(), counter)
 

@@ -55,6 +55,8 @@ def prune_defaults():
             end_step=1000,  # generator updates; masks are frozen after it
             frequency=50,  # generator updates between mask updates (begin and end always are)
             networks=("generator",),  # may also hold "discriminator"
+            # prunable layers left dense, as "network/layer", e.g. ("generator/to_image",)
+            keep_dense=(),
         )
     )
 

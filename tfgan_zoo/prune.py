@@ -1,7 +1,8 @@
 """Prune a trained run's generator: fine-tune it (with its discriminator) to a target sparsity.
 
   python -m tfgan_zoo.prune --workdir=runs/dcgan --target_sparsity=0.8 [--steps=2000]
-      [--new_workdir=runs/dcgan_pruned80] [--checkpoint=best|latest|STEP]
+      [--new_workdir=runs/dcgan_pruned80] [--checkpoint=best|latest|STEP] [--seed=N]
+      [--networks=generator,discriminator] [--keep_dense=generator/to_image]
 
 The source run is only read. The new run directory holds a normal training run (resumable with
 the same command) plus generator_pruned.keras (a plain Keras model, zeros in its kernels),
@@ -21,6 +22,11 @@ flags.DEFINE_integer("steps", 2000, "Fine-tuning generator updates; the schedule
 flags.DEFINE_list("networks", ["generator", "discriminator"],
                   "Networks pruned to the target: the generator, and by default the "
                   "discriminator too, which keeps the game balanced while G loses weights.")
+flags.DEFINE_list("keep_dense", None, "Prunable layers to leave dense, as network/layer "
+                  "(e.g. generator/to_image); default: the recipe's config.prune.keep_dense. "
+                  "Pass --keep_dense= to prune every layer.")
+flags.DEFINE_integer("seed", None, "Seed of the fine-tuning (latents, data order); default: "
+                     "the source run's. The same seed gives the same result on one machine.")
 flags.DEFINE_string("new_workdir", None, "Where the pruned run goes "
                     "(default <workdir>_pruned<NN>).")
 flags.DEFINE_string("checkpoint", "best", "Source checkpoint: best, latest or a step.")
@@ -40,7 +46,8 @@ def _run(argv):
         report = pruned_runs.prune_run(FLAGS.workdir, new_workdir, FLAGS.target_sparsity,
                                        steps=FLAGS.steps, which=FLAGS.checkpoint,
                                        num_samples=FLAGS.num_samples,
-                                       networks=FLAGS.networks)
+                                       networks=FLAGS.networks, keep_dense=FLAGS.keep_dense,
+                                       seed=FLAGS.seed)
     print(pruned_runs.summary(report))
 
 

@@ -5,6 +5,7 @@ import os
 
 from ml_collections import config_dict
 
+from tfgan_zoo import config as config_lib
 from tfgan_zoo import evaluation, files, runs, training
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.workdir import Workdir
@@ -23,8 +24,14 @@ def _source_config(workdir):
     return config
 
 
-def _pruning_config(source, target, steps, networks):
+def _pruning_config(source, target, steps, networks, keep_dense=None, seed=None):
     config = config_dict.ConfigDict(source.to_dict())
+    if seed is not None:
+        config.train.seed = seed
+    if keep_dense is None:
+        # The recipe's current choice: the source run's own section is that of a dense run,
+        # possibly older than the key.
+        keep_dense = config_lib.load(config.model_name).prune.keep_dense
     log_every = config.train.log_every
     if steps < 2 * log_every or steps % log_every:
         raise ZooError(f"--steps={steps} must be a multiple of the run's log_every ({log_every})"
@@ -32,7 +39,7 @@ def _pruning_config(source, target, steps, networks):
     end = max(log_every, steps // 2 // log_every * log_every)
     config.prune.update(enabled=True, target_sparsity=target, schedule="polynomial",
                         begin_step=0, end_step=end, frequency=max(1, end // 10),
-                        networks=tuple(networks))
+                        networks=tuple(networks), keep_dense=tuple(keep_dense))
     config.train.num_steps = steps
     config.train.checkpoint_every = config.train.sample_every = steps
     if config.eval.every:
@@ -43,12 +50,14 @@ def _pruning_config(source, target, steps, networks):
 
 
 def prune_run(source_path, new_path, target, *, steps=2000, which="best", num_samples=0,
-              networks=NETWORKS, log=print):
+              networks=NETWORKS, keep_dense=None, seed=None, log=print):
     """Fine-tunes `source_path`'s checkpoint to `target` sparsity in `new_path`; returns the
-    report also written to `<new_path>/prune_report.json`. The source is never written to."""
+    report also written to `<new_path>/prune_report.json`. The source is never written to.
+    `keep_dense` ("network/layer" names) defaults to the recipe's `config.prune.keep_dense`;
+    `seed` (of the fine-tuning's latents and data order) to the source run's."""
     source = Workdir(source_path)
     dense_config = _source_config(source)
-    config = _pruning_config(dense_config, target, steps, networks)
+    config = _pruning_config(dense_config, target, steps, networks, keep_dense, seed)
     training.validate(config)
     if os.path.abspath(new_path) == source.path:
         raise ZooError("--new_workdir must differ from --workdir: the source run stays as it is")
@@ -81,6 +90,7 @@ def summary(report):
              f"({report['steps']} fine-tuning steps):"]
     lines += [f"  {name:12s} {layer['sparsity']:.3f} of {layer['params']:,} weights are zero"
               for name, layer in p["layers"].items()]
+    lines += [f"  {name:12s} left dense: {why}" for name, why in p.get("left_dense", {}).items()]
     lines.append(f"  gzipped weights: {p['gzipped_bytes']['dense']:,} B dense -> "
                  f"{p['gzipped_bytes']['stripped']:,} B pruned ({p['compression']:.1f}x smaller)")
     lines.append(f"  quality of {os.path.basename(report['source_checkpoint'])} (dense) against "

@@ -91,6 +91,11 @@ def validate(cfg, num_steps=None):
                        f"{', '.join(map(repr, unknown))}; valid: {', '.join(NETWORKS)}")
     check(len(set(networks)) == len(networks),
           f"config.prune.networks lists a network twice: {tuple(networks)!r}")
+    keep = cfg.get("keep_dense", ())
+    check(isinstance(keep, (tuple, list)) and all(
+        isinstance(k, str) and k.count("/") == 1 and k.split("/")[0] in NETWORKS for k in keep),
+        f"config.prune.keep_dense must be a tuple of 'network/layer' names with network one of "
+        f"{', '.join(NETWORKS)}, e.g. ('generator/to_image',); got {keep!r}")
     if num_steps is not None:
         check(cfg.end_step <= num_steps,
               f"config.prune.end_step={cfg.end_step} is after the run's last generator update "
@@ -375,12 +380,28 @@ def prunable_layers(model):
 
 def skipped_layers(model):
     """{layer name: why it is left dense} for the layers with kernel-like weights (kernels,
-    embeddings) that `wrap()` does not prune."""
-    return {layer.name: reason for layer in _leaf_layers(model)
-            if (reason := _skip_reason(layer)) and not isinstance(layer, _PruneLowMagnitude)}
+    embeddings) that `wrap()` does not prune; in a wrapped model, also the prunable layers
+    that `keep_dense` left as they were."""
+    wrapped = _is_wrapped(model)
+    skipped = {}
+    for layer in _leaf_layers(model):
+        if isinstance(layer, _PruneLowMagnitude):
+            continue
+        reason = _skip_reason(layer)
+        if reason is None and wrapped:
+            reason = "kept dense by config.prune.keep_dense"
+        if reason:
+            skipped[layer.name] = reason
+    return skipped
 
 
-def wrap(model, cfg, step_counter):
+def kept_dense(cfg, role):
+    """The layer names of network `role` that `cfg.keep_dense` ("network/layer") leaves dense."""
+    return tuple(name.split("/")[1] for name in cfg.get("keep_dense", ())
+                 if name.split("/")[0] == role)
+
+
+def wrap(model, cfg, step_counter, keep_dense=()):
     """A copy of `model` whose prunable layers are TF-MOT `PruneLowMagnitude` wrappers.
 
     Args:
@@ -389,6 +410,7 @@ def wrap(model, cfg, step_counter):
       step_counter: int64 tf.Variable that grows by one per generator update, in practice the
         generator optimizer's `iterations`: create the optimizers first, then wrap, then build
         the GAN. Under a distribution strategy, call this inside its scope.
+      keep_dense: names of prunable layers of `model` to leave unwrapped (see `kept_dense`).
 
     Returns:
       A Functional model with the same inputs, outputs and layer names (wrapped layers are
@@ -402,9 +424,17 @@ def wrap(model, cfg, step_counter):
     if _is_wrapped(model):
         raise ZooError(f"{model.name} is already wrapped for pruning; wrap the unpruned network")
     names = set(prunable_layers(model))
+    unknown = sorted(set(keep_dense) - names)
+    if unknown:
+        raise ZooError(f"config.prune.keep_dense names {', '.join(unknown)}, which "
+                       f"{model.name} has no prunable layer called; its prunable layers are: "
+                       f"{', '.join(prunable_layers(model))}")
+    names -= set(keep_dense)
     if not names:
-        skipped = "; ".join(f"{k}: {v}" for k, v in skipped_layers(model).items()) or "none"
-        raise ZooError(f"{model.name} has no layer that can be pruned (skipped: {skipped}); "
+        skipped = {**skipped_layers(model),
+                   **{name: "kept dense by config.prune.keep_dense" for name in keep_dense}}
+        listed = "; ".join(f"{k}: {v}" for k, v in skipped.items()) or "none"
+        raise ZooError(f"{model.name} has no layer left to prune (skipped: {listed}); "
                        f"remove {model.name!r} from config.prune.networks")
     schedule = GeneratorUpdateSchedule.from_prune_config(cfg, step_counter)
 
@@ -428,8 +458,9 @@ def wrap(model, cfg, step_counter):
 def wrap_networks(generator, discriminator, cfg, step_counter):
     """(generator, discriminator), each wrapped if `cfg.networks` names it."""
     validate(cfg)
-    return tuple(wrap(net, cfg, step_counter) if role in cfg.networks else net
-                 for role, net in (("generator", generator), ("discriminator", discriminator)))
+    networks = (("generator", generator), ("discriminator", discriminator))
+    return tuple(wrap(net, cfg, step_counter, kept_dense(cfg, role)) if role in cfg.networks
+                 else net for role, net in networks)
 
 
 def strip(model):
@@ -578,12 +609,14 @@ class UpdatePruningStep(keras.callbacks.Callback):
 
 
 def write_run_report(generator, directory, dense_generator):
-    """Strips `generator`, saves it as `<directory>/generator_pruned.keras` (a plain Keras model
-    with zeros in its kernels), and writes `<directory>/pruning.json`: per-layer and total
-    sparsity, parameter count, and gzipped weight sizes of the stripped generator against
+    """Strips `generator` (a wrapped one), saves it as `<directory>/generator_pruned.keras` (a
+    plain Keras model with zeros in its kernels), and writes `<directory>/pruning.json`:
+    per-layer and total sparsity, the layers left dense and why, parameter count, and gzipped
+    weight sizes of the stripped generator against
     `dense_generator` (the same architecture unpruned). Returns the report dict."""
     stripped = strip(generator)
-    summary = report(stripped)
+    summary = report(generator)  # the wrapped model: its layers are the pruned ones only
+    summary["left_dense"] = skipped_layers(generator)
     stripped_bytes, dense_bytes = gzipped_size(stripped), gzipped_size(dense_generator)
     summary.update(gzipped_bytes={"stripped": stripped_bytes, "dense": dense_bytes},
                    compression=dense_bytes / stripped_bytes)

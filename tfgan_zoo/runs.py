@@ -45,6 +45,9 @@ def saved_config(workdir):
     config = config_dict.ConfigDict(saved)
     if "prune" not in config:  # a run from before pruning existed
         config.prune = config_lib.prune_defaults()
+    for key, value in config_lib.prune_defaults().items():
+        if key not in config.prune:  # a run from before the key existed: its old behaviour
+            config.prune[key] = value
     return config
 
 
