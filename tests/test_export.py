@@ -1,5 +1,6 @@
 """`python -m tfgan_zoo.export` and `generate`: the SavedModel's signatures, the TFLite files,
 versions that are never half-written, and samples that agree across formats."""
+import json
 import os
 import subprocess
 import sys
@@ -175,6 +176,28 @@ def test_conditional_export_takes_labels(tmp_path, digits_data_dir):
     samples = generation.generate(os.path.join(meta["path"], "tflite",
                                                "generator_float32.tflite"), 4, label=3)
     np.testing.assert_array_equal(samples.labels, [3, 3, 3, 3])
+
+
+def test_a_run_exports_on_a_machine_without_its_data(tmp_path, digits_data_dir):
+    path = train_tiny("cgan", digits_data_dir, tmp_path / "cgan")
+    saved = json.load(open(os.path.join(path, "dataset.json")))
+    assert (saved["channels"], saved["num_classes"], saved["resolution"]) == (1, 10, 28)
+    # As if copied from a machine whose image folder this one does not have.
+    config = json.load(open(os.path.join(path, "config.json")))
+    config["data"]["dataset"] = f"folder:{tmp_path / 'not_here'}"
+    with open(os.path.join(path, "config.json"), "w") as f:
+        json.dump(config, f)
+    meta = exports.export_run(path, export_dir=str(tmp_path / "export"), formats=["saved_model"],
+                              log=lambda _: None)
+    assert meta["shape"] == [28, 28, 1] and meta["num_classes"] == 10
+    assert meta["class_names"] == saved["class_names"]
+    os.remove(os.path.join(path, "dataset.json"))  # a run from before dataset.json: the data
+    with pytest.raises(ZooError, match="not_here"):
+        runs.load(path)
+    with open(os.path.join(path, "dataset.json"), "w") as f:
+        f.write("{}")
+    with pytest.raises(ZooError, match="dataset.json does not describe a dataset"):
+        runs.load(path)
 
 
 def test_pruned_run_exports_sparse_tflite_with_its_zeros(tmp_path, digits_data_dir):

@@ -51,6 +51,19 @@ def saved_config(workdir):
     return config
 
 
+def _dataset(workdir, config):
+    """What the run trained on: its dataset.json, so that a run copied to a machine without
+    the data still exports and generates; the data's own description for older runs."""
+    saved = workdir.saved_dataset()
+    if saved is None:
+        return data.describe(config.data)
+    try:
+        return data.DatasetSpec(**{**saved, "class_names": tuple(saved["class_names"])})
+    except (TypeError, KeyError) as e:
+        raise ZooError(f"{workdir.dataset_path} does not describe a dataset ({e}); delete it, "
+                       "and the run describes its dataset from the data itself again") from None
+
+
 def load(workdir_path, which="best", *, config=None, data_dir=None):
     """Builds the run's GAN and restores checkpoint `which` (best, latest, a step, or
     "untrained" for fresh weights). `config` replaces the run's own where the caller has
@@ -59,7 +72,7 @@ def load(workdir_path, which="best", *, config=None, data_dir=None):
     config = config or saved_config(workdir)
     if data_dir:
         config.data.data_dir = data_dir
-    spec = dataclasses.replace(data.describe(config.data), resolution=config.model.resolution)
+    spec = dataclasses.replace(_dataset(workdir, config), resolution=config.model.resolution)
     gan = training.build_gan(config, spec)
     path = "untrained"
     if which != "untrained":

@@ -151,6 +151,7 @@ def _train(config, workdir_path, log, init_weights):
         scorer = evaluation.Scorer(config, extractor, config.eval.split,
                                    config.eval.num_samples)
     workdir.create(config)
+    workdir.write_dataset(spec)
     log(f"{'Resuming' if start_step else 'Training'} {config.model_name} on {spec.name} "
         f"({spec.num_examples} images, {spec.resolution}x{spec.resolution}x{spec.channels}) "
         f"from step {start_step} to {train_config.num_steps}; writing to {workdir.path}")

@@ -1,12 +1,15 @@
 """The run directory: where a training run keeps everything it writes.
 
   <workdir>/config.json     the resolved config of the run
+  <workdir>/dataset.json    what it trained on (channels, classes, size): export and generate
+                            reopen the run from it, without the data
   <workdir>/checkpoints/    TensorFlow checkpoints, the last `keep_checkpoints` of them
   <workdir>/checkpoints/best/  the best checkpoint by FID and best.json (with evaluation on)
   <workdir>/eval/           evaluate's JSON reports, one per scored checkpoint
   <workdir>/logs/           TensorBoard event files (scalars, sample images)
   <workdir>/samples/        PNG sample grids: step_XXXXXXX.png and latest.png
 """
+import dataclasses
 import json
 import os
 
@@ -24,6 +27,7 @@ class Workdir:
     def __init__(self, path):
         self.path = os.path.abspath(os.path.expanduser(path))
         self.config_path = os.path.join(self.path, "config.json")
+        self.dataset_path = os.path.join(self.path, "dataset.json")
         self.checkpoints = os.path.join(self.path, "checkpoints")
         self.best_checkpoints = os.path.join(self.checkpoints, "best")
         self.eval_dir = os.path.join(self.path, "eval")
@@ -69,6 +73,21 @@ class Workdir:
                 raise ZooError(f"{self.path} holds a run with a different config.{key} "
                                f"({_first_difference(old_value, new_value, key)}); "
                                "use a new --workdir, or the same settings to resume")
+
+    def saved_dataset(self):
+        """The run's dataset.json as a dict, or None (a run from before the file existed)."""
+        if not os.path.exists(self.dataset_path):
+            return None
+        try:
+            with open(self.dataset_path) as f:
+                return json.load(f)
+        except (OSError, ValueError) as e:
+            raise ZooError(f"{self.dataset_path} is unreadable ({e}); delete it, and the run "
+                           "describes its dataset from the data itself again") from None
+
+    def write_dataset(self, spec):
+        """Records `spec` (a data.DatasetSpec) as dataset.json."""
+        files.write_json(self.dataset_path, dataclasses.asdict(spec))
 
     def create(self, config):
         for path in (self.path, self.checkpoints, self.logs, self.samples):
