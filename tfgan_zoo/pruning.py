@@ -49,6 +49,7 @@ NETWORKS = ("generator", "discriminator")
 _PruneLowMagnitude = pruning_wrapper.PruneLowMagnitude
 _registry = prune_registry.PruneRegistry
 _RNN_LAYERS = (keras.layers.LSTM, keras.layers.GRU, keras.layers.SimpleRNN)
+_KEPT_DENSE = "kept dense by config.prune.keep_dense"
 
 
 def default_config():
@@ -389,7 +390,7 @@ def skipped_layers(model):
             continue
         reason = _skip_reason(layer)
         if reason is None and wrapped:
-            reason = "kept dense by config.prune.keep_dense"
+            reason = _KEPT_DENSE
         if reason:
             skipped[layer.name] = reason
     return skipped
@@ -432,7 +433,7 @@ def wrap(model, cfg, step_counter, keep_dense=()):
     names -= set(keep_dense)
     if not names:
         skipped = {**skipped_layers(model),
-                   **{name: "kept dense by config.prune.keep_dense" for name in keep_dense}}
+                   **{name: _KEPT_DENSE for name in keep_dense}}
         listed = "; ".join(f"{k}: {v}" for k, v in skipped.items()) or "none"
         raise ZooError(f"{model.name} has no layer left to prune (skipped: {listed}); "
                        f"remove {model.name!r} from config.prune.networks")
@@ -612,8 +613,8 @@ def write_run_report(generator, directory, dense_generator):
     """Strips `generator` (a wrapped one), saves it as `<directory>/generator_pruned.keras` (a
     plain Keras model with zeros in its kernels), and writes `<directory>/pruning.json`:
     per-layer and total sparsity, the layers left dense and why, parameter count, and gzipped
-    weight sizes of the stripped generator against
-    `dense_generator` (the same architecture unpruned). Returns the report dict."""
+    weight sizes of the stripped generator against `dense_generator` (the same architecture
+    unpruned). Returns the report dict."""
     stripped = strip(generator)
     summary = report(generator)  # the wrapped model: its layers are the pruned ones only
     summary["left_dense"] = skipped_layers(generator)

@@ -44,7 +44,7 @@ def saved_config(workdir):
                        "--workdir that tfgan_zoo.train wrote")
     config = config_dict.ConfigDict(saved)
     if "prune" not in config:  # a run from before pruning existed
-        config.prune = config_lib.prune_defaults()
+        config.prune = {}
     for key, value in config_lib.prune_defaults().items():
         if key not in config.prune:  # a run from before the key existed: its old behaviour
             config.prune[key] = value
