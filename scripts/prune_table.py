@@ -7,7 +7,7 @@ target and fine-tuning seed: `python -m tfgan_zoo.prune` into a fresh <source>_p
 first seed; what scripts/export_table.py exports) or <source>_prunedNN_seedS, then the table of
 achieved sparsity (every pruned layer), gzipped generator size against the dense one, and FID
 and classifier score before and after, as the mean and range over the seeds: one fine-tuning
-run's FID moves by up to 10 points with the seed alone. Writes docs/prune/results.json and the
+run's FID moves by several points with the seed alone. Writes docs/prune/results.json and the
 README section between the prune-table markers. About 25 minutes on 2 CPU cores.
 """
 import argparse
