@@ -198,6 +198,10 @@ def test_a_run_exports_on_a_machine_without_its_data(tmp_path, digits_data_dir):
         f.write("{}")
     with pytest.raises(ZooError, match="dataset.json does not describe a dataset"):
         runs.load(path)
+    with open(os.path.join(path, "dataset.json"), "w") as f:
+        f.write("{half")
+    with pytest.raises(ZooError, match="dataset.json is unreadable .*; delete it"):
+        runs.load(path)
 
 
 def test_pruned_run_exports_sparse_tflite_with_its_zeros(tmp_path, digits_data_dir):

@@ -43,14 +43,7 @@ class Workdir:
 
     def saved_config(self):
         """The config.json of an earlier run here, or None for a new workdir."""
-        if not os.path.exists(self.config_path):
-            return None
-        try:
-            with open(self.config_path) as f:
-                return json.load(f)
-        except (OSError, ValueError) as e:
-            raise ZooError(f"{self.config_path} is unreadable ({e}); use a new --workdir or "
-                           "move that file away") from None
+        return _read_json(self.config_path, "use a new --workdir or move that file away")
 
     def check(self, config):
         """Raises ZooError, before anything is written, if this run cannot use the workdir."""
@@ -76,14 +69,8 @@ class Workdir:
 
     def saved_dataset(self):
         """The run's dataset.json as a dict, or None (a run from before the file existed)."""
-        if not os.path.exists(self.dataset_path):
-            return None
-        try:
-            with open(self.dataset_path) as f:
-                return json.load(f)
-        except (OSError, ValueError) as e:
-            raise ZooError(f"{self.dataset_path} is unreadable ({e}); delete it, and the run "
-                           "describes its dataset from the data itself again") from None
+        return _read_json(self.dataset_path, "delete it, and the run describes its dataset "
+                                             "from the data itself again")
 
     def write_dataset(self, spec):
         """Records `spec` (a data.DatasetSpec) as dataset.json."""
@@ -93,6 +80,18 @@ class Workdir:
         for path in (self.path, self.checkpoints, self.logs, self.samples):
             os.makedirs(path, exist_ok=True)
         files.write_text(self.config_path, config_lib.to_json(config))
+
+
+def _read_json(path, advice):
+    """The JSON in `path`, or None if there is no such file; ZooError with `advice` if it
+    cannot be read."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError) as e:
+        raise ZooError(f"{path} is unreadable ({e}); {advice}") from None
 
 
 def _get(tree, dotted):
