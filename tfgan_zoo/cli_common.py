@@ -3,7 +3,16 @@ import contextlib
 import difflib
 import sys
 
+from absl import flags, logging
+
 from tfgan_zoo.errors import ZooError
+
+
+def quiet_logging():
+    """WARNING and above only, unless the user passed --verbosity: TensorFlow and TFDS log many
+    INFO lines, which would bury the progress bar and the summary."""
+    if not flags.FLAGS["verbosity"].present:
+        logging.set_verbosity(logging.WARNING)
 
 
 def peek_flag(argv, name, default):

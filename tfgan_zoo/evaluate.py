@@ -8,7 +8,7 @@ Prints a table of the checkpoint's figures beside the real-data floor (the train
 scored the same way) and writes it as JSON to <workdir>/eval/<checkpoint>.json.
 """
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from tfgan_zoo import cli_common
 
@@ -37,8 +37,7 @@ def table(results, floor):
 
 def _run(argv):
     del argv
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)
+    cli_common.quiet_logging()
     with cli_common.user_errors():
         from tfgan_zoo import evaluation  # TensorFlow loads after the flags are checked
 

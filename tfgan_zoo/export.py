@@ -8,7 +8,7 @@ Writes <export_dir>/<name>/<version>/ (TF Serving's layout; the SavedModel has t
 serving_default and sample) with tflite/generator_<mode>.tflite beside it, and refreshes
 <export_dir>/models.config. Every variant is checked against the Keras generator first.
 """
-from absl import app, flags, logging
+from absl import app, flags
 
 from tfgan_zoo import cli_common
 
@@ -29,8 +29,7 @@ flags.DEFINE_integer("tflite_batch", 1, "Fixed batch of the TFLite models.", low
 
 def _run(argv):
     del argv
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)
+    cli_common.quiet_logging()
     with cli_common.user_errors():
         from tfgan_zoo import exports  # TensorFlow loads after the flags are checked
 

@@ -10,7 +10,7 @@ pictures. Conditional models draw classes in turn (one column per class) unless 
 import math
 import os
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from tfgan_zoo import cli_common, images
 from tfgan_zoo.errors import ZooError
@@ -29,8 +29,7 @@ flags.DEFINE_integer("scale", 4, "Enlarge the grid this many times (nearest neig
 
 def _run(argv):
     del argv
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)
+    cli_common.quiet_logging()
     with cli_common.user_errors():
         out_dir = os.path.dirname(os.path.abspath(FLAGS.out))
         if not os.path.isdir(out_dir):

@@ -10,7 +10,7 @@ pruning.json (per-layer sparsity, sizes) and prune_report.json (quality before a
 """
 import os
 
-from absl import app, flags, logging
+from absl import app, flags
 
 from tfgan_zoo import cli_common
 
@@ -36,8 +36,7 @@ flags.DEFINE_integer("num_samples", 0, "Samples for the before/after evaluation 
 
 def _run(argv):
     del argv
-    if not FLAGS["verbosity"].present:
-        logging.set_verbosity(logging.WARNING)
+    cli_common.quiet_logging()
     new_workdir = FLAGS.new_workdir or (
         f"{FLAGS.workdir.rstrip(os.sep)}_pruned{round(FLAGS.target_sparsity * 100):02d}")
     with cli_common.user_errors():

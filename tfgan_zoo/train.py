@@ -9,7 +9,7 @@ Running again with the same --workdir resumes from its last checkpoint.
 """
 import sys
 
-from absl import app, flags, logging
+from absl import app, flags
 from ml_collections import config_flags
 
 from tfgan_zoo import cli_common
@@ -26,8 +26,7 @@ flags.DEFINE_string("data_dir", None, "Overrides config.data.data_dir: where TFD
 
 def _run(argv):
     del argv
-    if not FLAGS["verbosity"].present:  # TF and TFDS log many INFO lines; keep the bar readable
-        logging.set_verbosity(logging.WARNING)
+    cli_common.quiet_logging()
     config = FLAGS.config
     if FLAGS.dataset:
         config.data.dataset = FLAGS.dataset
