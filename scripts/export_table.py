@@ -62,7 +62,8 @@ def measure(meta, generator, repeats):
 
 
 def export_and_measure(workdir, name, repeats):
-    from tfgan_zoo import exports, runs
+    from tfgan_zoo.deployment import exports
+    from tfgan_zoo.engine import runs
 
     meta = exports.export_run(workdir, export_dir=os.path.join(ROOT, "export"), name=name,
                               version=1, overwrite=True)

@@ -66,7 +66,7 @@ def table(by_target, host, steps, seeds):
 
 
 def prune(source, target, seed, first, steps):
-    from tfgan_zoo import pruned_runs  # TensorFlow loads after the arguments are checked
+    from tfgan_zoo.pruning import finetune as pruned_runs  # TF loads after the arguments
 
     new = f"{source.rstrip(os.sep)}_pruned{round(target * 100):02d}"
     if not first:

@@ -41,9 +41,9 @@ def train(model, workdir):
 
 
 def evaluate(workdir, checkpoint):
-    from tfgan_zoo import evaluation  # after the training subprocesses: TensorFlow loads once
+    from tfgan_zoo.evaluation import report  # after the training subprocesses: TF loads once
 
-    return evaluation.evaluate_run(workdir, checkpoint, log=lambda _: None)
+    return report.evaluate_run(workdir, checkpoint, log=lambda _: None)
 
 
 def row(name, entry):

@@ -41,7 +41,7 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from tfgan_zoo import exports
+from tfgan_zoo.deployment import exports
 
 DEFAULT_SIGNATURE = "serving_default"  # kDefaultServingSignatureDefKey
 _PROTO_JSON = dict(preserving_proto_field_name=True, always_print_fields_with_no_presence=True)

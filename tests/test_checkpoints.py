@@ -5,9 +5,10 @@ import os
 import pytest
 import tensorflow as tf
 
-from tfgan_zoo import checkpoints
+from tfgan_zoo.engine import checkpoints
+from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.workdir import Workdir
+from tfgan_zoo.kinds import HIGHER
 
 
 def test_a_metric_that_worsens_after_improving_leaves_the_best_in_place(tmp_path):
@@ -16,7 +17,7 @@ def test_a_metric_that_worsens_after_improving_leaves_the_best_in_place(tmp_path
     best = checkpoints.BestCheckpoint(checkpoint, str(tmp_path / "best"))
     for step, fid in [(100, 30.0), (200, 12.0), (300, 25.0), (400, 12.0)]:
         value.assign(float(step))
-        saved = best.offer(step, {"fid": fid, "kid": 0.1}, "fid")
+        saved = best.offer(step, {"fid": fid, "kid": 0.1})
         assert saved == (step in (100, 200))
     assert best.record["step"] == 200
     assert json.load(open(tmp_path / "best" / "best.json"))["results"]["fid"] == 12.0
@@ -26,8 +27,22 @@ def test_a_metric_that_worsens_after_improving_leaves_the_best_in_place(tmp_path
 
     # A resumed run continues the comparison from best.json.
     resumed = checkpoints.BestCheckpoint(checkpoint, str(tmp_path / "best"))
-    assert not resumed.offer(500, {"fid": 13.0}, "fid")
-    assert resumed.offer(600, {"fid": 11.0}, "fid")
+    assert not resumed.offer(500, {"fid": 13.0})
+    assert resumed.offer(600, {"fid": 11.0})
+
+
+def test_a_higher_is_better_metric_keeps_the_highest(tmp_path):
+    # BLEU, classifier score: the kind says which way is better, and best.json follows it.
+    value = tf.Variable(0.0)
+    checkpoint = tf.train.Checkpoint(value=value)
+    best = checkpoints.BestCheckpoint(checkpoint, str(tmp_path / "best"), "bleu", HIGHER)
+    for step, bleu in [(100, 0.2), (200, 0.5), (300, 0.3), (400, 0.5), (500, 0.6)]:
+        value.assign(float(step))
+        assert best.offer(step, {"bleu": bleu}) == (step in (100, 200, 500))
+    record = json.load(open(tmp_path / "best" / "best.json"))
+    assert record["step"] == 500 and record["primary"] == "bleu"
+    resumed = checkpoints.BestCheckpoint(checkpoint, str(tmp_path / "best"), "bleu", HIGHER)
+    assert not resumed.offer(600, {"bleu": 0.55}) and resumed.offer(700, {"bleu": 0.7})
 
 
 def make_run(tmp_path, steps=(2, 4), best=None):
@@ -39,7 +54,7 @@ def make_run(tmp_path, steps=(2, 4), best=None):
         manager.save(checkpoint_number=step)
     if best:
         checkpoints.BestCheckpoint(checkpoint, workdir.best_checkpoints).offer(
-            best, {"fid": 1.0}, "fid")
+            best, {"fid": 1.0})
     return workdir
 
 

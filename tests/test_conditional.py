@@ -9,7 +9,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo.gan import GAN
+from tfgan_zoo.engine.gan import GAN
 from tfgan_zoo.models import dcgan
 
 CLASSES = 3

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import training
+from tfgan_zoo.engine import training
 from tfgan_zoo.errors import ZooError
 
 

@@ -7,8 +7,9 @@ import sys
 import pytest
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import evaluation, training
+from tfgan_zoo.engine import training
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.evaluation import report, scoring
 
 
 def tiny_config(data_dir, **eval_overrides):
@@ -40,7 +41,7 @@ def test_training_keeps_the_best_checkpoint_by_fid(evaluated_run):
 
 def test_best_checkpoint_stays_when_the_metric_worsens(tmp_path, digits_data_dir, monkeypatch):
     fids = iter([5.0, 3.0, 4.0])
-    monkeypatch.setattr(evaluation.Scorer, "__call__",
+    monkeypatch.setattr(scoring.Scorer, "__call__",
                         lambda self, gan: {"fid": next(fids), "kid": 0.0})
     config = tiny_config(digits_data_dir)
     config.train.num_steps = 6
@@ -68,7 +69,7 @@ def test_evaluating_a_run_without_checkpoints(tmp_path):
     config = config_lib.load("dcgan", "tiny")
     (tmp_path / "run" / "config.json").write_text(config_lib.to_json(config))
     with pytest.raises(ZooError, match="has no checkpoint; train it first"):
-        evaluation.evaluate_run(str(tmp_path / "run"))
+        report.evaluate_run(str(tmp_path / "run"))
 
 
 def test_evaluating_a_directory_that_is_no_run(tmp_path):
@@ -85,15 +86,15 @@ def test_checkpoint_from_a_different_config(evaluated_run, tmp_path):
     saved["model"]["base_channels"] = 16
     (copy / "config.json").write_text(json.dumps(saved))
     with pytest.raises(ZooError, match="does not fit the model in this run's config.json"):
-        evaluation.evaluate_run(str(copy), "latest")
+        report.evaluate_run(str(copy), "latest")
 
 
 def test_too_few_samples_for_fid(evaluated_run):
     with pytest.raises(ZooError, match="needs at least 129 samples.*--num_samples=129"):
-        evaluation.evaluate_run(evaluated_run, "latest", num_samples=50)
+        report.evaluate_run(evaluated_run, "latest", num_samples=50)
 
 
 def test_missing_inception_weights(evaluated_run, tmp_path):
     with pytest.raises(ZooError, match="InceptionV3 weights not found"):
-        evaluation.evaluate_run(evaluated_run, "latest", extractor="inception",
+        report.evaluate_run(evaluated_run, "latest", extractor="inception",
                                 inception_weights=str(tmp_path / "none.h5"))

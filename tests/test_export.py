@@ -11,8 +11,10 @@ import tensorflow as tf
 from PIL import Image
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import exports, generation, runs, tflite, training
+from tfgan_zoo.deployment import exports, generation, tflite
+from tfgan_zoo.engine import runs, training
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.kinds import image as image_kind
 
 
 def train_tiny(model, data_dir, path, **prune):
@@ -45,7 +47,7 @@ def test_export_writes_tf_serving_layout_and_models_config(exported):
     assert os.path.exists(os.path.join(version, "saved_model.pb"))
     assert os.path.isdir(os.path.join(version, "variables"))
     assert sorted(os.listdir(os.path.join(version, "tflite"))) == [
-        f"generator_{mode}.tflite" for mode in sorted(tflite.MODES)]
+        f"generator_{mode}.tflite" for mode in sorted(image_kind.KIND.tflite_modes)]
     assert exports.read_metadata(version)["checkpoint"] == meta["checkpoint"]
     config = open(os.path.join(os.path.dirname(os.path.dirname(version)), "models.config")).read()
     assert 'name: "dcgan_run"' in config
@@ -105,9 +107,9 @@ def test_serving_default_rejects_the_wrong_latent_width(exported):
 
 def test_every_tflite_variant_was_checked_and_shrinks(exported):
     tflite_report = exported[1]["tflite"]
-    assert set(tflite_report) == set(tflite.MODES)
+    assert set(tflite_report) == set(image_kind.KIND.tflite_modes)
     for mode, entry in tflite_report.items():
-        assert entry["max_abs"] <= tflite.TOLERANCES[mode]["max_abs"], mode
+        assert entry["max_abs"] <= image_kind.TOLERANCES[mode]["max_abs"], mode
     size = {mode: entry["bytes"] for mode, entry in tflite_report.items()}
     # A tiny model's file is half overhead; the real generator's int8 file is 0.28x (README).
     assert size["int8"] < 0.5 * size["float32"] and size["dynamic"] < 0.5 * size["float32"]
@@ -120,11 +122,11 @@ def test_generate_gives_the_same_samples_from_export_tflite_and_run(exported):
     from_run = generation.generate(run, 6, seed=3)
     from_tflite = generation.generate(
         os.path.join(meta["path"], "tflite", "generator_float32.tflite"), 6, seed=3)
-    np.testing.assert_allclose(from_export.images, from_run.images, atol=1e-4)
-    np.testing.assert_allclose(from_tflite.images, from_run.images, atol=1e-3)
+    np.testing.assert_allclose(from_export.samples, from_run.samples, atol=1e-4)
+    np.testing.assert_allclose(from_tflite.samples, from_run.samples, atol=1e-3)
     # The model directory means its highest version.
     np.testing.assert_array_equal(
-        generation.generate(os.path.dirname(meta["path"]), 6, seed=3).images, from_export.images)
+        generation.generate(os.path.dirname(meta["path"]), 6, seed=3).samples, from_export.samples)
 
 
 def test_an_existing_version_is_refused_then_replaced_with_overwrite(exported, tmp_path):
@@ -293,14 +295,14 @@ def test_a_mixed_precision_run_exports_float32_in_the_same_process(tmp_path, dig
     assert keras.mixed_precision.global_policy().name == "float32"  # put back by train
     meta = exports.export_run(str(tmp_path / "bf16"), export_dir=str(tmp_path / "export"),
                               quantize=["none"], log=lambda _: None)
-    assert meta["tflite"]["float32"]["max_abs"] <= tflite.TOLERANCES["float32"]["max_abs"]
+    assert meta["tflite"]["float32"]["max_abs"] <= image_kind.TOLERANCES["float32"]["max_abs"]
 
 
 def test_an_export_folder_serves_to_both_clients(exported):
     """export's own output (models.config beside the model folders) behind TF Serving's API."""
     import serving_endpoints
 
-    from tfgan_zoo import serving
+    from tfgan_zoo.deployment import serving
 
     export_dir = os.path.dirname(os.path.dirname(exported[1]["path"]))
     with serving_endpoints.serve(export_dir) as served:

@@ -7,8 +7,8 @@ import tensorflow as tf
 import tf_keras as keras
 from ml_collections import config_dict
 
-from tfgan_zoo import training
-from tfgan_zoo.gan import GAN, stateless_latents
+from tfgan_zoo.engine import training
+from tfgan_zoo.engine.gan import GAN
 
 LATENT = 4
 
@@ -199,11 +199,3 @@ def test_trains_under_mirrored_strategy_on_two_devices(two_cpu_strategy):
         assert np.abs(copies[0]).max() <= 0.05 + 1e-7
     assert any(not np.allclose(e, g) for e, g in zip(
         [w.numpy() for w in gan.ema_generator.weights], weights_of(gan.generator), strict=True))
-
-
-def test_stateless_latents_depend_only_on_the_seed():
-    a = stateless_latents(8, 5, seed=3).numpy()
-    np.testing.assert_array_equal(a, stateless_latents(8, 5, seed=3).numpy())
-    assert not np.allclose(a, stateless_latents(8, 5, seed=4).numpy())
-    u = stateless_latents(1000, 5, "uniform", seed=0).numpy()
-    assert u.min() >= -1 and u.max() <= 1 and abs(u.mean()) < 0.05

@@ -9,9 +9,10 @@ import pytest
 import tf_keras as keras
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import pruned_runs, runs, training
+from tfgan_zoo.engine import runs, training
+from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.workdir import Workdir
+from tfgan_zoo.pruning import finetune as pruned_runs
 
 RECIPES = config_lib.available_models()
 

@@ -11,8 +11,8 @@ import tf_keras as keras
 
 from tfgan_zoo import config as config_lib
 from tfgan_zoo import pruning
+from tfgan_zoo.engine.gan import GAN
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.gan import GAN
 from tfgan_zoo.models import dcgan
 
 SPEC = types.SimpleNamespace(channels=1, num_classes=0)
@@ -56,7 +56,7 @@ class Recorder(keras.callbacks.Callback):
         self.networks, self.by_update = networks, {}
 
     def on_epoch_end(self, epoch, logs=None):
-        update = int(self.model.g_optimizer.iterations.numpy())
+        update = int(self.model.progress.step.numpy())
         self.by_update[update] = {
             "zeros": {role: kernel_zero_fractions(net) for role, net in self.networks.items()},
             "own_step": {role: int(net.layers[1].pruning_step.numpy())

@@ -20,8 +20,10 @@ import tensorflow as tf
 from PIL import Image
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import data, saved_model, serving
+from tfgan_zoo import data
+from tfgan_zoo.deployment import saved_model, serving
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.kinds import image as image_kind
 from tfgan_zoo.models import dcgan
 
 NUM_CLASSES = 10
@@ -37,7 +39,8 @@ def _export(path, conditional):
     spec = data.DatasetSpec(name="t", split="train", resolution=cfg.model.resolution, channels=1,
                             num_classes=len(classes), class_names=classes, num_examples=10)
     module = saved_model.GeneratorModule(
-        dcgan.build_generator(cfg.model, spec), latent_dim=cfg.model.latent_dim,
+        dcgan.build_generator(cfg.model, spec), kind=image_kind.KIND,
+        latent_dim=cfg.model.latent_dim,
         latent_distribution="normal", num_classes=len(classes))
     saved_model.save(module, str(path))
     return cfg.model.latent_dim
@@ -119,7 +122,7 @@ def test_rest_row_and_columnar_match_the_saved_model(endpoints, direct, latent_d
             outputs = rest.predict({"z": z}, format=layout)
             assert outputs["images"].dtype == np.uint8
             assert outputs["images"].shape == (3, 28, 28, 1)
-            _assert_same(serving.Samples(outputs["images"], outputs["images_float"], z), expected)
+            _assert_same(serving.Samples(outputs, z), expected)
 
 
 def test_sample_over_rest_is_deterministic_and_columnar_only(endpoints, latent_dim):
@@ -138,17 +141,20 @@ def test_sample_over_rest_is_deterministic_and_columnar_only(endpoints, latent_d
 def test_images_decode_to_png_bytes_and_files(endpoints, tmp_path):
     with _client("rest", endpoints, "tiny") as rest:
         samples = rest.generate(count=3, seed=1)
+    assert samples.kind.name == "image"  # found from the outputs' names
     blobs = samples.encoded()
-    assert blobs == serving.png_bytes(samples.images) and len(blobs) == 3
+    assert blobs == image_kind.png_bytes(samples.images) and len(blobs) == 3
     for blob, image in zip(blobs, samples.images, strict=True):
         np.testing.assert_array_equal(np.array(Image.open(io.BytesIO(blob))), image[..., 0])
-    paths = serving.save_pngs(samples.images, tmp_path / "pngs")
+    paths = samples.save(tmp_path / "pngs")
     assert [p.rsplit("/", 1)[1] for p in paths] == ["sample_0.png", "sample_1.png", "sample_2.png"]
     np.testing.assert_array_equal(np.array(Image.open(paths[2])), samples.images[2, ..., 0])
-    with pytest.raises(ZooError, match="known: image"):
-        serving.decode("audio", samples.images)
+    with pytest.raises(AttributeError, match="no output 'audio'; they have images, images_float"):
+        samples.audio  # noqa: B018
+    with pytest.raises(ZooError, match="no kind of sample returns the outputs"):
+        serving.Samples({"audio": samples.images}, samples.z).encoded()
     with pytest.raises(ZooError, match="uint8"):
-        serving.png_bytes(samples.images_float)
+        image_kind.png_bytes(samples.images_float)
 
 
 def test_grpc_matches_rest_and_the_saved_model(endpoints, direct, latent_dim):

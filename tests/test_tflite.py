@@ -12,8 +12,10 @@ import tensorflow as tf
 import tf_keras as keras
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import data, tflite
+from tfgan_zoo import data
+from tfgan_zoo.deployment import tflite
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.kinds import image as image_kind
 from tfgan_zoo.models import dcgan
 
 NUM_CLASSES = 10
@@ -68,7 +70,8 @@ def unconditional(tmp_path_factory):
     """latent_dim 64, so weights outweigh the per-channel quantisation parameters in int8."""
     directory = str(tmp_path_factory.mktemp("unconditional"))
     g = _generator(0, latent_dim=64)
-    paths = tflite.convert(_save(g, directory, "g"), directory, tflite.MODES, batch=1,
+    paths = tflite.convert(_save(g, directory, "g"), directory, tflite.MODES,
+                           output_name="images", batch=1,
                            latent_dim=64, latent_distribution="normal", num_classes=0,
                            calibration_steps=CALIBRATION_STEPS)
     return g, paths
@@ -79,7 +82,8 @@ def conditional(tmp_path_factory):
     """Uniform latents and a batch of 2, so calibration and padding paths are covered too."""
     directory = str(tmp_path_factory.mktemp("conditional"))
     g = _generator(1, latent_dim=16, conditioning="projection", latent_distribution="uniform")
-    paths = tflite.convert(_save(g, directory, "g"), directory, ("float32", "int8"), batch=2,
+    paths = tflite.convert(_save(g, directory, "g"), directory, ("float32", "int8"),
+                           output_name="images", batch=2,
                            latent_dim=16, latent_distribution="uniform",
                            num_classes=NUM_CLASSES, calibration_steps=CALIBRATION_STEPS)
     return g, paths
@@ -89,15 +93,16 @@ def conditional(tmp_path_factory):
 def test_unconditional_modes_match_keras(unconditional, mode):
     g, paths = unconditional
     assert os.path.basename(paths[mode]) == f"generator_{mode}.tflite"
-    result = tflite.check(paths[mode], g, mode, z=_latents(16, 64))
-    assert result["max_abs"] <= tflite.TOLERANCES[mode]["max_abs"]
+    result = tflite.check(paths[mode], g, mode, kind=image_kind.KIND, z=_latents(16, 64))
+    assert result["max_abs"] <= image_kind.TOLERANCES[mode]["max_abs"]
 
 
 @pytest.mark.parametrize("mode", ["float32", "int8"])
 def test_conditional_modes_match_keras(conditional, mode):
     g, paths = conditional
     labels = np.arange(16) % NUM_CLASSES
-    tflite.check(paths[mode], g, mode, z=_latents(16, 16, "uniform"), labels=labels)
+    tflite.check(paths[mode], g, mode, kind=image_kind.KIND, z=_latents(16, 16, "uniform"),
+                 labels=labels)
 
 
 def test_no_staging_left(unconditional):
@@ -113,7 +118,7 @@ def test_check_fails_against_another_generator(unconditional, mode):
     _, paths = unconditional
     other = _generator(5, latent_dim=64)
     with pytest.raises(ZooError, match=f"{mode}.*does not match"):
-        tflite.check(paths[mode], other, mode, z=_latents(8, 64))
+        tflite.check(paths[mode], other, mode, kind=image_kind.KIND, z=_latents(8, 64))
 
 
 def test_int8_check_fails_on_all_zero_output(unconditional):
@@ -123,7 +128,7 @@ def test_int8_check_fails_on_all_zero_output(unconditional):
         return np.zeros((len(z), 28, 28, 1), np.float32)
 
     with pytest.raises(ZooError, match="allowed for int8"):
-        tflite.check(paths["int8"], zeros, "int8", z=_latents(8, 64))
+        tflite.check(paths["int8"], zeros, "int8", kind=image_kind.KIND, z=_latents(8, 64))
 
 
 def test_run_chunks_over_the_fixed_batch(unconditional, conditional):
@@ -170,7 +175,8 @@ def test_op_without_int8_kernel_fails_loudly(tmp_path):
     model = keras.Model(z, tf.math.cumsum(keras.layers.Dense(8)(z), axis=1))
     with pytest.raises(ZooError, match=r"(?s)int8: op CUMSUM .*pick another --quantize"):
         tflite.convert(_save(model, str(tmp_path), "cumsum"), str(tmp_path),
-                       ("float32", "int8"), batch=1, latent_dim=8,
+                       ("float32", "int8"),
+                           output_name="images", batch=1, latent_dim=8,
                        latent_distribution="normal", num_classes=0, calibration_steps=4)
     # All or nothing: float32 did convert, but no file is written when a mode fails.
     assert os.listdir(tmp_path) == ["cumsum.keras"]
@@ -186,17 +192,19 @@ def test_op_name_is_read_from_converter_errors():
 
 def test_unknown_mode_is_refused_before_converting(tmp_path):
     with pytest.raises(ZooError, match="valid: float32, float16, dynamic, int8"):
-        tflite.convert("g.keras", str(tmp_path), ["int4"], batch=1, latent_dim=8,
+        tflite.convert("g.keras", str(tmp_path), ["int4"],
+                           output_name="images", batch=1, latent_dim=8,
                        latent_distribution="normal", num_classes=0)
 
 
 def test_sparse_conversion_matches_and_shrinks(tmp_path, unconditional):
     g = _prune(_generator(0, latent_dim=64))
     paths = tflite.convert(_save(g, str(tmp_path), "pruned"), str(tmp_path),
-                           ("float32", "dynamic", "int8"), batch=1, latent_dim=64,
+                           ("float32", "dynamic", "int8"),
+                           output_name="images", batch=1, latent_dim=64,
                            latent_distribution="normal", num_classes=0, sparse=True,
                            calibration_steps=CALIBRATION_STEPS)
     for mode, path in paths.items():
-        tflite.check(path, g, mode, z=_latents(8, 64))
+        tflite.check(path, g, mode, kind=image_kind.KIND, z=_latents(8, 64))
     _, dense = unconditional
     assert os.path.getsize(paths["float32"]) < 0.5 * os.path.getsize(dense["float32"])

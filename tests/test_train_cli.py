@@ -13,7 +13,7 @@ from PIL import Image
 from tensorboard.backend.event_processing import event_accumulator
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import training
+from tfgan_zoo.engine import training
 from tfgan_zoo.errors import ZooError
 
 

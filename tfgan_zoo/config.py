@@ -40,7 +40,7 @@ def load(model, preset=None):
 def prune_defaults():
     """The `config.prune` section of every config: pruning is off unless `enabled`.
 
-    Steps count generator updates (the generator optimizer's iterations), whatever the number of
+    Steps count generator updates (the run's adversarial step), whatever the number of
     critic steps: the masks used in update k are computed for step k, so after `end_step`
     updates the pruned kernels are at `target_sparsity`.
     """

@@ -1,4 +1,5 @@
-"""Score a trained run: FID, KID, classifier score and precision/recall against real images.
+"""Score a trained run against real data with its kind's metrics (images: FID, KID, classifier
+score and precision/recall).
 
   python -m tfgan_zoo.evaluate --workdir=runs/dcgan [--checkpoint=best|latest|STEP|untrained]
       [--num_samples=N] [--split=test] [--extractor=classifier|inception]
@@ -39,14 +40,15 @@ def _run(argv):
     del argv
     cli_common.quiet_logging()
     with cli_common.user_errors():
-        from tfgan_zoo import evaluation  # TensorFlow loads after the flags are checked
+        from tfgan_zoo.evaluation import report as evaluation  # TensorFlow loads after flags
 
         report = evaluation.evaluate_run(
             FLAGS.workdir, FLAGS.checkpoint, num_samples=FLAGS.num_samples, split=FLAGS.split,
             extractor=FLAGS.extractor, inception_weights=FLAGS.inception_weights,
             data_dir=FLAGS.data_dir)
     print(f"\n{report['checkpoint']} (step {report['step']}), {report['num_generated']} samples "
-          f"vs {report['num_real']} {report['split']} images, extractor {report['extractor']}"
+          f"vs {report['num_real']} {report['split']} {report['unit']}, "
+          f"extractor {report['extractor']}"
           + (f" (test accuracy {report['extractor_test_accuracy']:.3f})"
              if report["extractor_test_accuracy"] is not None else ""))
     print(table(report["results"], report["floor"]))

@@ -31,7 +31,7 @@ def _run(argv):
     del argv
     cli_common.quiet_logging()
     with cli_common.user_errors():
-        from tfgan_zoo import exports  # TensorFlow loads after the flags are checked
+        from tfgan_zoo.deployment import exports  # TensorFlow loads after the flags are checked
 
         meta = exports.export_run(
             FLAGS.workdir, export_dir=FLAGS.export_dir, name=FLAGS.name, version=FLAGS.version,

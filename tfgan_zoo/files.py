@@ -1,14 +1,53 @@
-"""Writing small files whole: into a temporary file beside the target, then renamed over it, so
-neither a reader nor a crash mid-write ever leaves half of one."""
+"""Writing files whole: into a uniquely named temporary file beside the target, flushed to disk,
+then renamed over it, so neither a reader nor a crash mid-write (even a power cut, thanks to
+the fsyncs) ever leaves half of one. Every small file the zoo writes goes through here."""
+import contextlib
 import json
 import os
+import tempfile
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="w"):
+    """Yields an open file; on a clean exit it is fsynced and renamed to `path` (and the folder
+    fsynced, so the rename itself survives a crash). On an error nothing at `path` changes."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+    fsync_directory(directory)
+
+
+def fsync_directory(directory):
+    """Makes a rename or a new file in `directory` durable (a no-op where folders cannot be
+    opened, as on Windows)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_text(path, text):
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
+    with atomic_write(path) as f:
         f.write(text)
-    os.replace(tmp, path)
+
+
+def write_bytes(path, data):
+    with atomic_write(path, "wb") as f:
+        f.write(data)
 
 
 def write_json(path, value):

@@ -1,18 +1,19 @@
-"""Generate samples from an export, a .tflite file or a training run, into a PNG grid.
+"""Generate samples from an export, a .tflite file or a training run, into files of the
+generator's kind (tfgan_zoo.kinds: for images, one PNG grid).
 
   python -m tfgan_zoo.generate --source=export/dcgan[/VERSION | /VERSION/tflite/X.tflite]
       [--num=64] [--seed=0] [--label=-1] [--out=samples.png] [--checkpoint=best]
   python -m tfgan_zoo.generate --source=runs/dcgan ...
 
 The same seed gives the same latents from every source, so an export and its run draw the same
-pictures. Conditional models draw classes in turn (one column per class) unless --label is set.
+samples. Conditional models draw classes in turn (one column per class) unless --label is set.
 """
 import math
 import os
 
 from absl import app, flags
 
-from tfgan_zoo import cli_common, images
+from tfgan_zoo import cli_common
 from tfgan_zoo.errors import ZooError
 
 FLAGS = flags.FLAGS
@@ -21,7 +22,8 @@ flags.DEFINE_string("source", None, "Export directory, .tflite file, or run dire
 flags.DEFINE_integer("num", 64, "Number of samples.")
 flags.DEFINE_integer("seed", 0, "Latent seed: the same seed gives the same samples.")
 flags.DEFINE_integer("label", -1, "Class id for conditional models; -1: classes in turn.")
-flags.DEFINE_string("out", "samples.png", "Where the PNG grid is written.")
+flags.DEFINE_string("out", None, "Where the samples are written; default: the file the "
+                    "generator's kind names (one grid for images).")
 flags.DEFINE_string("checkpoint", "best", "For a run directory: best, latest or a step.")
 flags.DEFINE_integer("scale", 4, "Enlarge the grid this many times (nearest neighbour).",
                      lower_bound=1)
@@ -31,19 +33,20 @@ def _run(argv):
     del argv
     cli_common.quiet_logging()
     with cli_common.user_errors():
-        out_dir = os.path.dirname(os.path.abspath(FLAGS.out))
+        out_dir = os.path.dirname(os.path.abspath(FLAGS.out or "."))
         if not os.path.isdir(out_dir):
             raise ZooError(f"--out={FLAGS.out}: folder {out_dir} does not exist")
-        from tfgan_zoo import generation  # TensorFlow loads after the flags are checked
+        from tfgan_zoo.deployment import generation  # TensorFlow loads after the flags are checked
 
         samples = generation.generate(FLAGS.source, FLAGS.num, seed=FLAGS.seed,
                                       label=FLAGS.label, which=FLAGS.checkpoint)
     cols = None
     if samples.labels is not None and FLAGS.label < 0:
         cols = int(samples.labels.max()) + 1
-    rows = math.ceil(len(samples.images) / cols) if cols else None
-    images.save_png(FLAGS.out, images.grid(samples.images, rows=rows), scale=FLAGS.scale)
-    print(f"Wrote {len(samples.images)} samples from {samples.source} to {FLAGS.out}")
+    rows = math.ceil(len(samples.samples) / cols) if cols else None
+    out = samples.kind.write_generated(FLAGS.out or samples.kind.default_output,
+                                       samples.samples, rows=rows, scale=FLAGS.scale)
+    print(f"Wrote {len(samples.samples)} samples from {samples.source} to {out}")
 
 
 def main(argv=None):

@@ -40,14 +40,14 @@ def _run(argv):
     new_workdir = FLAGS.new_workdir or (
         f"{FLAGS.workdir.rstrip(os.sep)}_pruned{round(FLAGS.target_sparsity * 100):02d}")
     with cli_common.user_errors():
-        from tfgan_zoo import pruned_runs  # TensorFlow loads after the flags are checked
+        from tfgan_zoo.pruning import finetune  # TensorFlow loads after the flags are checked
 
-        report = pruned_runs.prune_run(FLAGS.workdir, new_workdir, FLAGS.target_sparsity,
+        report = finetune.prune_run(FLAGS.workdir, new_workdir, FLAGS.target_sparsity,
                                        steps=FLAGS.steps, which=FLAGS.checkpoint,
                                        num_samples=FLAGS.num_samples,
                                        networks=FLAGS.networks, keep_dense=FLAGS.keep_dense,
                                        seed=FLAGS.seed)
-    print(pruned_runs.summary(report))
+    print(finetune.summary(report))
 
 
 def main(argv=None):

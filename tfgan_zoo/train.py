@@ -37,13 +37,13 @@ def _run(argv):
     with cli_common.user_errors():
         import tensorflow_datasets as tfds  # TensorFlow loads only after the flag checks
 
-        from tfgan_zoo import training
+        from tfgan_zoo.engine import training
 
         tfds.disable_progress_bar()  # ours is the one bar that matters
         result = training.train(config, workdir)
     w = result.workdir
     print(f"\nDone: step {result.end_step} in {result.seconds:.0f} s. Wrote to {w.path}:\n"
-          f"  samples      {w.latest_sample} (and step_*.png beside it)\n"
+          f"  samples      {result.latest_sample} (and one per sample_every steps beside it)\n"
           f"  checkpoints  {w.checkpoints}\n"
           f"  config       {w.config_path}\n"
           f"  TensorBoard  tensorboard --logdir {w.logs}")

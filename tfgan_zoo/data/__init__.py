@@ -13,9 +13,9 @@
 UCI handwritten digits. Importing this package registers it with TFDS.
 """
 from tfgan_zoo.data import digits  # noqa: F401  (registers the sklearn_digits TFDS builder)
-from tfgan_zoo.data.pipeline import describe, load
+from tfgan_zoo.data.pipeline import FEATURE, describe, load
 from tfgan_zoo.data.spec import DatasetSpec
 
 EMBEDDED_DATASET = digits.NAME
 
-__all__ = ["EMBEDDED_DATASET", "DatasetSpec", "describe", "load"]
+__all__ = ["EMBEDDED_DATASET", "FEATURE", "DatasetSpec", "describe", "load"]

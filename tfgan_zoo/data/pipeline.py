@@ -15,6 +15,7 @@ from tfgan_zoo.data.spec import DatasetSpec, Source
 from tfgan_zoo.errors import ZooError
 
 MIN_RESOLUTION = 8
+FEATURE = "image"  # the key of the images in a batch (tfgan_zoo.kinds.image reads it here)
 
 # tf.data's autotuner thread can hold up the destruction of an iterator for 30-60 s after
 # `fit()` ends (seen here in about half of all runs: the iterator's destructor waits on the
@@ -129,4 +130,4 @@ def _to_uint8(image: tf.Tensor) -> tf.Tensor:
 
 
 def _to_model_input(images: tf.Tensor, labels: tf.Tensor) -> dict[str, tf.Tensor]:
-    return {"image": tf.cast(images, tf.float32) / 127.5 - 1.0, "label": labels}
+    return {FEATURE: tf.cast(images, tf.float32) / 127.5 - 1.0, "label": labels}

@@ -72,7 +72,7 @@ def _classifier_network(resolution, channels, num_classes):
 def _labeled_batches(data_config, resolution, split, shuffle):
     ds, spec = data.load(data_config, resolution=resolution, batch_size=64, split=split,
                          shuffle=shuffle, repeat=False, drop_remainder=False)
-    return ds.map(lambda b: (b["image"], b["label"])), spec
+    return ds.map(lambda b: (b[data.FEATURE], b["label"])), spec
 
 
 def _train_classifier(data_config, resolution, spec, epochs, log):

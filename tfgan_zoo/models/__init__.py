@@ -1,9 +1,23 @@
 """Model families. Each is one module here that declares:
 
-  OUTPUT_KIND: "image", "audio" or "text" (what samples, logs and exports should treat it as)
+  KIND: the kind of sample it generates, a module of tfgan_zoo.kinds ("image"; "audio" and
+    "text" arrive with their families): how its samples are logged, scored and exported.
   validate(model_config): raises ZooError for values the family cannot build
-  build_generator(model_config, spec) -> Functional keras.Model, latents [B, latent_dim] -> samples
+  latent_prior(model_config) -> tfgan_zoo.latents.Prior: the size and distribution of z
+  sample_shape(model_config, spec) -> one sample's shape, e.g. (28, 28, 1)
+  build_generator(model_config, spec) -> Functional keras.Model, latents [B, dim] -> samples
   build_discriminator(model_config, spec) -> Functional keras.Model, samples -> logits [B, 1]
+
+and, where the family needs them (the engine runs without):
+
+  discriminator_input(model_config, spec) -> fn(real) -> what D takes for real samples (text:
+    token ids -> one-hot; fake text is already soft one-hot)
+  pretrain_loss(model_config, spec) -> fn(generator, real, labels) -> scalar loss of a
+    pre-training phase of the generator alone (text: maximum likelihood), run for
+    config.train.pretrain_steps updates before the adversarial phase
+  schedules(model_config, num_steps) -> {name: fn(step) -> float}: values the engine keeps in
+    checkpointed variables and updates at every adversarial step (a Gumbel-softmax
+    temperature); `num_steps` is the adversarial phase's length
 
 A class-conditional model (`model_config.conditioning` other than "none") takes labels too:
 G maps [z, label int32 [B]] -> samples; D maps [samples, label] -> logits ("concat",
@@ -15,7 +29,11 @@ stay Functional so that TF-MOT can prune and strip them.
 import importlib
 import pkgutil
 
+from tfgan_zoo import kinds
 from tfgan_zoo.errors import ZooError
+
+REQUIRED = ("KIND", "validate", "latent_prior", "sample_shape", "build_generator",
+            "build_discriminator")
 
 
 def available_families():
@@ -23,9 +41,26 @@ def available_families():
 
 
 def get_family(name):
-    """Returns the family module `tfgan_zoo.models.<name>`."""
+    """The family module `tfgan_zoo.models.<name>`, checked against the interface above."""
     families = available_families()
     if name not in families:
         raise ZooError(f"unknown model family {name!r} in config.model_name; "
                        f"available: {', '.join(families)}")
-    return importlib.import_module(f"{__name__}.{name}")
+    return check_family(importlib.import_module(f"{__name__}.{name}"))
+
+
+def check_family(module):
+    """`module` if it provides the interface and a known kind, else a ZooError saying what."""
+    missing = [attr for attr in REQUIRED if not hasattr(module, attr)]
+    if missing:
+        raise ZooError(f"model family {module.__name__} lacks {', '.join(missing)}; see "
+                       "tfgan_zoo/models/__init__.py for what a family declares")
+    if module.KIND not in kinds.available():
+        raise ZooError(f"model family {module.__name__} declares KIND={module.KIND!r}, which "
+                       f"is not a kind of sample; valid: {', '.join(kinds.available())}")
+    return module
+
+
+def kind_of(family):
+    """The `tfgan_zoo.kinds.Kind` of a family module."""
+    return kinds.get(family.KIND)

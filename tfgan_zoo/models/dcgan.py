@@ -18,12 +18,13 @@ import math
 import tensorflow as tf
 import tf_keras as keras
 
+from tfgan_zoo import latents
 from tfgan_zoo.errors import ZooError
 
-OUTPUT_KIND = "image"
+KIND = "image"
 NORMS = ("batch", "layer", "none")
 D_NORMS = NORMS + ("spectral",)
-LATENT_DISTRIBUTIONS = ("normal", "uniform")
+LATENT_DISTRIBUTIONS = latents.DISTRIBUTIONS
 CONDITIONINGS = ("none", "concat", "projection", "acgan")
 
 
@@ -56,6 +57,15 @@ def validate(cfg):
     if _conditioning(cfg) not in CONDITIONINGS:
         raise ZooError(f"config.model.conditioning={_conditioning(cfg)!r}; "
                        f"valid: {', '.join(CONDITIONINGS)}")
+
+
+def latent_prior(cfg):
+    return latents.Prior(cfg.latent_dim, cfg.latent_distribution)
+
+
+def sample_shape(cfg, spec):
+    """(resolution, resolution, channels): one image."""
+    return (cfg.resolution, cfg.resolution, spec.channels)
 
 
 def _conditioning(cfg):

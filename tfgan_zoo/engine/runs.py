@@ -3,13 +3,13 @@ the GAN. What evaluate, prune, export and generate start from."""
 import dataclasses
 import os
 
-import tensorflow as tf
 from ml_collections import config_dict
 
-from tfgan_zoo import checkpoints, data, pruning, training
 from tfgan_zoo import config as config_lib
+from tfgan_zoo import data, models, pruning
+from tfgan_zoo.engine import checkpoints, training
+from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.workdir import Workdir
 
 
 @dataclasses.dataclass
@@ -21,13 +21,23 @@ class Run:
     checkpoint: str  # path of the restored checkpoint, or "untrained"
 
     @property
+    def family(self):
+        return models.get_family(self.config.model_name)
+
+    @property
+    def kind(self):
+        """The run's kind of sample (tfgan_zoo.kinds)."""
+        return models.kind_of(self.family)
+
+    @property
     def name(self):
         """The checkpoint's file name ("ckpt-4000"), or "untrained"."""
         return os.path.basename(self.checkpoint)
 
     @property
     def step(self):
-        return int(self.gan.g_optimizer.iterations.numpy())
+        """The restored checkpoint's adversarial step."""
+        return int(self.gan.progress.step.numpy())
 
     def plain_sampler(self):
         """The generator to sample and export from, as a plain Keras copy: the EMA generator
@@ -51,12 +61,12 @@ def saved_config(workdir):
     return config
 
 
-def _dataset(workdir, config):
+def _dataset(workdir, config, kind):
     """What the run trained on: its dataset.json, so that a run copied to a machine without
     the data still exports and generates; the data's own description for older runs."""
     saved = workdir.saved_dataset()
     if saved is None:
-        return data.describe(config.data)
+        return kind.describe(config)
     try:
         return data.DatasetSpec(**{**saved, "class_names": tuple(saved["class_names"])})
     except (TypeError, KeyError) as e:
@@ -72,10 +82,11 @@ def load(workdir_path, which="best", *, config=None, data_dir=None):
     config = config or saved_config(workdir)
     if data_dir:
         config.data.data_dir = data_dir
-    spec = dataclasses.replace(_dataset(workdir, config), resolution=config.model.resolution)
+    kind = models.kind_of(models.get_family(config.model_name))
+    spec = kind.model_spec(_dataset(workdir, config, kind), config)
     gan = training.build_gan(config, spec)
     path = "untrained"
     if which != "untrained":
         path = checkpoints.find(workdir, which)
-        checkpoints.restore(tf.train.Checkpoint(gan=gan), path)
+        checkpoints.restore(checkpoints.make(gan), path)
     return Run(workdir, config, spec, gan, path)

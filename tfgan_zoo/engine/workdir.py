@@ -6,8 +6,9 @@
   <workdir>/checkpoints/    TensorFlow checkpoints, the last `keep_checkpoints` of them
   <workdir>/checkpoints/best/  the best checkpoint by FID and best.json (with evaluation on)
   <workdir>/eval/           evaluate's JSON reports, one per scored checkpoint
-  <workdir>/logs/           TensorBoard event files (scalars, sample images)
-  <workdir>/samples/        PNG sample grids: step_XXXXXXX.png and latest.png
+  <workdir>/logs/           TensorBoard event files (scalars, samples)
+  <workdir>/samples/        samples from fixed latents, as the run's kind writes them
+                            (tfgan_zoo.kinds: image grids, audio clips, text)
 """
 import dataclasses
 import json
@@ -33,13 +34,6 @@ class Workdir:
         self.eval_dir = os.path.join(self.path, "eval")
         self.logs = os.path.join(self.path, "logs")
         self.samples = os.path.join(self.path, "samples")
-
-    def sample_path(self, step):
-        return os.path.join(self.samples, f"step_{step:07d}.png")
-
-    @property
-    def latest_sample(self):
-        return os.path.join(self.samples, "latest.png")
 
     def saved_config(self):
         """The config.json of an earlier run here, or None for a new workdir."""

@@ -1,10 +1,11 @@
 """A generator as a SavedModel for TF Serving: named signatures a client can call without the zoo.
 
-Signatures of an image generator (`saved_model_cli show --dir DIR --all` prints them):
+Signatures (`saved_model_cli show --dir DIR --all` prints them); the outputs are the kind's
+(`Kind.signature_outputs`: for images, `images` uint8 [N, H, W, C] and `images_float` float32
+in [-1, 1]):
 
-  serving_default   z float32 [N, latent_dim]           -> images uint8 [N, H, W, C],
-                    (+ label int32 [N], conditional)        images_float float32 [N, H, W, C]
-                                                             in [-1, 1]
+  serving_default   z float32 [N, latent_dim]           -> the kind's outputs
+                    (+ label int32 [N], conditional)
   sample            count int32 [], seed int64 []       -> the same outputs for `count` latents
                     (+ label int32 [], conditional:         drawn from the prior with stateless
                     a class id, or -1 for classes in turn)  ops, plus z (and label) used
@@ -17,7 +18,7 @@ import os
 
 import tensorflow as tf
 
-from tfgan_zoo.gan import stateless_latents
+from tfgan_zoo import latents
 
 # The most samples one `sample` call may ask for: a larger request could exhaust a server's
 # memory. Clients wanting more call it several times with different seeds.
@@ -25,20 +26,16 @@ MAX_COUNT = 1024
 WARMUP_FILE = "tf_serving_warmup_requests"  # the name TF Serving looks for in assets.extra/
 
 
-def image_outputs(images):
-    """Generator images float [-1, 1] -> the named outputs of an image signature."""
-    pixels = tf.cast(tf.clip_by_value(tf.round((images + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
-    return {"images": pixels, "images_float": tf.cast(images, tf.float32)}
-
-
 class GeneratorModule(tf.Module):
-    """Holds a plain Keras generator and the signatures that serve it."""
+    """Holds a plain Keras generator and the signatures that serve it; `kind` (a
+    tfgan_zoo.kinds.Kind) names and encodes the outputs."""
 
-    def __init__(self, generator, *, latent_dim, latent_distribution, num_classes=0):
+    def __init__(self, generator, *, kind, latent_dim, latent_distribution, num_classes=0):
         super().__init__(name="tfgan_zoo_generator")
         self.generator = generator
+        self._kind = kind
         self.latent_dim = latent_dim
-        self.latent_distribution = latent_distribution
+        self._latent_prior = latents.Prior(latent_dim, latent_distribution)
         self.num_classes = num_classes
 
     def _generate(self, z, labels=None):
@@ -51,21 +48,21 @@ class GeneratorModule(tf.Module):
                    tf.debugging.assert_equal(tf.size(z), tf.shape(z)[0] * self.latent_dim,
                                              message=message))
         if not self.num_classes:
-            return image_outputs(self.generator(z, training=False))
+            return self._kind.signature_outputs(self.generator(z, training=False))
         message = f"label must be a class id in [0, {self.num_classes})"
         labels = _after(labels, tf.debugging.assert_equal(
             tf.size(labels), tf.shape(z)[0],
             message="label must hold one class id per row of z"),
             tf.debugging.assert_non_negative(labels, message=message),
             tf.debugging.assert_less(labels, self.num_classes, message=message))
-        return image_outputs(self.generator([z, labels], training=False))
+        return self._kind.signature_outputs(self.generator([z, labels], training=False))
 
     def _prior(self, count, seed):
         count = _after(count, tf.debugging.assert_non_negative(
             count, message="count must be >= 0"), tf.debugging.assert_less_equal(
             count, MAX_COUNT, message=f"count must be at most {MAX_COUNT} per call; call "
                                       "sample again with another seed for more"))
-        return stateless_latents(count, self.latent_dim, self.latent_distribution, seed)
+        return self._latent_prior.stateless(count, seed)
 
     def signatures(self):
         """{"serving_default": fn, "sample": fn}: concrete functions for tf.saved_model.save."""
@@ -92,7 +89,7 @@ class GeneratorModule(tf.Module):
         label = _after(label, tf.debugging.assert_greater_equal(
             label, -1, message=f"label must be -1 (classes in turn) or a class id in "
                                f"[0, {self.num_classes})"))
-        in_turn = tf.range(count, dtype=tf.int32) % self.num_classes
+        in_turn = latents.classes_in_turn(count, self.num_classes)
         labels = tf.where(label < 0, in_turn, tf.fill([count], label))
         return {**self._generate(z, labels), "z": z, "label": labels}
 

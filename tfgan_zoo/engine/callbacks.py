@@ -1,18 +1,17 @@
-"""Keras callbacks of a training run: progress bar, TensorBoard scalars, sample grids, checkpoints.
+"""Keras callbacks of a training run: progress bar, TensorBoard scalars, samples, checkpoints.
 
-Each counts generator updates ("steps"). The true step is read from the generator optimizer at
-the start of every Keras epoch and then counted in Python, so a resumed run continues its count
-without a device sync on every batch.
+Each counts the updates of the phase being trained ("steps": adversarial updates, or
+pre-training updates). The true step is read from the run's `Progress` at the start of every
+Keras epoch and then counted in Python, so a resumed run continues its count without a device
+sync on every batch. What samples look like on disk and in TensorBoard is the kind's business
+(`tfgan_zoo.kinds`).
 """
 import sys
 import time
 
-import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 import tqdm
-
-from tfgan_zoo import images
 
 
 class StepCallback(keras.callbacks.Callback):
@@ -23,7 +22,7 @@ class StepCallback(keras.callbacks.Callback):
         self.step = 0
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.step = int(self.model.g_optimizer.iterations.numpy())
+        self.step = int(self.model.progress.counter(self.model.phase).numpy())
 
     def on_train_batch_end(self, batch, logs=None):
         self.step += 1
@@ -34,31 +33,36 @@ class StepCallback(keras.callbacks.Callback):
 
 
 class ProgressBar(StepCallback):
-    """A tqdm bar over the whole run: step, losses and real images per second."""
+    """A tqdm bar over the whole phase: step, losses and real samples per second (`rate_label`,
+    e.g. img_s)."""
 
     # Keep Keras from converting the logs to NumPy after every batch (a device sync).
     _supports_tf_logs = True
+    SHOWN = ("d_loss", "g_loss", "pretrain_loss")
 
-    def __init__(self, start_step, num_steps, images_per_step, refresh_seconds=1.0):
+    def __init__(self, start_step, num_steps, samples_per_step, rate_label="samples_s",
+                 refresh_seconds=1.0, description=None):
         super().__init__()
         self.start_step, self.num_steps = start_step, num_steps
-        self.images_per_step = images_per_step
+        self.samples_per_step, self.rate_label = samples_per_step, rate_label
         self.refresh_seconds = refresh_seconds if sys.stderr.isatty() else 30.0
+        self.description = description
         self.bar = None
 
     def on_train_begin(self, logs=None):
         self.bar = tqdm.tqdm(total=self.num_steps, initial=self.start_step, unit="step",
                              dynamic_ncols=True, mininterval=self.refresh_seconds,
-                             file=sys.stderr)
+                             file=sys.stderr, desc=self.description)
         self._mark = (time.perf_counter(), self.start_step)
 
     def on_step(self, step, logs):
         self.bar.update(1)
         now = time.perf_counter()
         if now - self._mark[0] >= self.refresh_seconds or step == self.num_steps:
-            rate = (step - self._mark[1]) * self.images_per_step / max(now - self._mark[0], 1e-9)
-            shown = {k: f"{float(v):.3f}" for k, v in logs.items() if k in ("d_loss", "g_loss")}
-            self.bar.set_postfix(**shown, img_s=f"{rate:.0f}", refresh=False)
+            rate = (step - self._mark[1]) * self.samples_per_step / max(now - self._mark[0],
+                                                                         1e-9)
+            shown = {k: f"{float(v):.3f}" for k, v in logs.items() if k in self.SHOWN}
+            self.bar.set_postfix(**shown, **{self.rate_label: f"{rate:.0f}"}, refresh=False)
             self._mark = (now, step)
 
     def on_train_end(self, logs=None):
@@ -67,12 +71,13 @@ class ProgressBar(StepCallback):
 
 
 class ScalarLogger(StepCallback):
-    """Writes the epoch's mean losses (one Keras epoch = `log_every` steps) to TensorBoard."""
+    """Writes the epoch's mean losses (one Keras epoch = `log_every` steps) to TensorBoard as
+    `<prefix>/<name>`, and the throughput as `perf/<unit>_per_second`."""
 
-    def __init__(self, writer, images_per_step):
+    def __init__(self, writer, samples_per_step, unit="samples", prefix="train"):
         super().__init__()
         self.writer = writer
-        self.images_per_step = images_per_step
+        self.samples_per_step, self.unit, self.prefix = samples_per_step, unit, prefix
 
     def on_epoch_begin(self, epoch, logs=None):
         super().on_epoch_begin(epoch, logs)
@@ -83,9 +88,9 @@ class ScalarLogger(StepCallback):
         steps = self.step - self._mark[1]
         with self.writer.as_default(step=self.step):
             for name, value in (logs or {}).items():
-                tf.summary.scalar(f"train/{name}", float(value))
-            tf.summary.scalar("perf/images_per_second",
-                              steps * self.images_per_step / max(seconds, 1e-9))
+                tf.summary.scalar(f"{self.prefix}/{name}", float(value))
+            tf.summary.scalar(f"perf/{self.unit}_per_second",
+                              steps * self.samples_per_step / max(seconds, 1e-9))
         self.writer.flush()
 
 
@@ -114,25 +119,21 @@ class PeriodicCallback(StepCallback):
 
 
 class SampleWriter(PeriodicCallback):
-    """Every `every` steps: samples from fixed inputs -> PNG grid and TensorBoard image.
+    """Every `every` steps: samples from fixed inputs, written by the kind into the run's
+    samples folder and TensorBoard (image grids, audio clips, text).
 
     `labels` (conditional models) and `rows` come with the latents: a conditional grid has one
     row per class.
     """
 
-    def __init__(self, workdir, writer, latents, every, labels=None, rows=None, scale=4):
+    def __init__(self, kind, samples_dir, writer, latents, every, labels=None, rows=None):
         super().__init__(every)
-        self.workdir, self.writer = workdir, writer
+        self.kind, self.samples_dir, self.writer = kind, samples_dir, writer
         self.latents, self.labels, self.rows = latents, labels, rows
-        self.scale = scale
 
     def act(self, step):
         samples = self.model.generate(self.latents, self.labels).numpy()
-        picture = images.grid(samples, rows=self.rows)
-        images.save_png(self.workdir.sample_path(step), picture, self.scale)
-        images.save_png(self.workdir.latest_sample, picture, self.scale)
-        with self.writer.as_default(step=step):
-            tf.summary.image("samples", picture[np.newaxis], max_outputs=1)
+        self.kind.write_samples(self.samples_dir, step, samples, self.rows, self.writer)
         self.writer.flush()
 
 
@@ -144,21 +145,23 @@ class Checkpointer(PeriodicCallback):
         self.manager = manager
 
     def act(self, step):
-        self.manager.save(checkpoint_number=step)
+        # Numbered by all updates of the run, so a pre-training checkpoint and an adversarial
+        # one never share a name (without pre-training this is the step).
+        self.manager.save(checkpoint_number=self.model.progress.total())
 
 
 class Evaluator(StepCallback):
     """Every `every` steps: score the sampler, log `eval/*` to TensorBoard, and keep the best
-    checkpoint by `primary` (lower is better) beside the latest ones.
+    checkpoint by the best-checkpoint's primary metric, in its direction, beside the latest.
 
     A metric that gets worse after improving leaves the best checkpoint where it was, which is
     what saves a run that collapses late (StudioGAN's DCGAN peaked at 42k of 200k steps).
     """
 
-    def __init__(self, scorer, every, writer, best, primary="fid", log=print, best_from=0):
+    def __init__(self, scorer, every, writer, best, log=print, best_from=0):
         super().__init__()
         self.scorer, self.every, self.writer = scorer, every, writer
-        self.best, self.primary, self.log = best, primary, log
+        self.best, self.primary, self.log = best, best.primary, log
         self.best_from = best_from  # e.g. a pruning schedule's end: sparser models only
 
     def on_step(self, step, logs):
@@ -171,7 +174,7 @@ class Evaluator(StepCallback):
             for name, value in results.items():
                 tf.summary.scalar(f"eval/{name}", value)
         self.writer.flush()
-        improved = step >= self.best_from and self.best.offer(step, results, self.primary)
+        improved = step >= self.best_from and self.best.offer(step, results)
         if improved:
             self.log(f"\nstep {step}: {self.primary} {results[self.primary]:.3f}, the best so far"
                      f" -> {self.best.directory}")

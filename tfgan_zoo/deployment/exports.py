@@ -21,9 +21,10 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from tfgan_zoo import files, runs, saved_model, tflite
+from tfgan_zoo import files, latents
+from tfgan_zoo.deployment import saved_model, tflite
+from tfgan_zoo.engine import runs
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.gan import stateless_latents
 
 FORMATS = ("saved_model", "tflite")
 # --quantize names -> tflite modes; "none" is the float32 model.
@@ -65,18 +66,17 @@ def export_run(workdir_path, *, export_dir="export", name=None, version=None,
 
 
 def _write_version(run, generator, directory, formats, quantize, tflite_batch, log):
-    z, labels = check_inputs(run.config, run.gan.num_classes)
-    expected = _keras_images(generator, z, labels)
+    z, labels = check_inputs(run.gan.prior, run.gan.num_classes)
+    expected = _keras_samples(generator, z, labels)
     meta = _describe(run)
     if "saved_model" in formats:
         log(f"Writing the SavedModel and checking it against Keras on {len(z)} latents")
         module = saved_model.GeneratorModule(
-            generator, latent_dim=run.config.model.latent_dim,
-            latent_distribution=run.config.model.latent_distribution,
-            num_classes=run.gan.num_classes)
+            generator, kind=run.kind, latent_dim=run.gan.latent_dim,
+            latent_distribution=run.gan.latent_distribution, num_classes=run.gan.num_classes)
         saved_model.save(module, directory)
-        saved_model.write_warmup(directory, run.config.model.latent_dim, run.gan.num_classes)
-        meta["saved_model"] = _check_saved_model(directory, z, labels, expected)
+        saved_model.write_warmup(directory, run.gan.latent_dim, run.gan.num_classes)
+        meta["saved_model"] = _check_saved_model(directory, run.kind, z, labels, expected)
     if "tflite" in formats:
         meta["tflite"] = _write_tflite(run, generator, os.path.join(directory, "tflite"),
                                        [QUANTIZE[q] for q in quantize], tflite_batch, z, labels,
@@ -85,40 +85,40 @@ def _write_version(run, generator, directory, formats, quantize, tflite_batch, l
 
 
 def _describe(run):
-    model = run.config.model
     classes = list(run.spec.class_names) if run.gan.num_classes else []
     return {"source": run.workdir.path, "checkpoint": run.checkpoint, "step": run.step,
-            "kind": "image", "latent_dim": model.latent_dim,
-            "latent_distribution": model.latent_distribution,
+            "kind": run.kind.name, "latent_dim": run.gan.latent_dim,
+            "latent_distribution": run.gan.latent_distribution,
             "num_classes": run.gan.num_classes, "class_names": classes,
-            "shape": [model.resolution, model.resolution, run.spec.channels],
+            "shape": list(run.family.sample_shape(run.config.model, run.spec)),
             "pruned": bool(run.config.prune.enabled),
             "weights": "ema" if run.gan.ema_generator is not None else "generator"}
 
 
-def check_inputs(config, num_classes):
+def check_inputs(prior, num_classes):
     """The latents (and class ids, in turn) every variant is checked on."""
-    z = stateless_latents(NUM_CHECK_SAMPLES, config.model.latent_dim,
-                          config.model.latent_distribution, CHECK_SEED).numpy()
-    labels = np.arange(NUM_CHECK_SAMPLES, dtype=np.int32) % num_classes if num_classes else None
+    z = prior.stateless(NUM_CHECK_SAMPLES, CHECK_SEED).numpy()
+    labels = (latents.classes_in_turn(NUM_CHECK_SAMPLES, num_classes).numpy() if num_classes
+              else None)
     return z, labels
 
 
-def _keras_images(generator, z, labels):
+def _keras_samples(generator, z, labels):
     inputs = z if labels is None else [z, labels]
     return generator(inputs, training=False).numpy()
 
 
-def _check_saved_model(directory, z, labels, expected):
+def _check_saved_model(directory, kind, z, labels, expected):
     loaded = tf.saved_model.load(directory)
     inputs = {"z": tf.constant(z)}
     if labels is not None:
         inputs["label"] = tf.constant(labels)
-    got = loaded.signatures["serving_default"](**inputs)["images_float"].numpy()
+    got = loaded.signatures["serving_default"](**inputs)[kind.float_output].numpy()
     error = float(np.max(np.abs(got - expected)))
     if error > SAVED_MODEL_TOLERANCE:
-        raise ZooError(f"the SavedModel's images differ from the Keras generator's by {error:.2e}"
-                       f" (allowed {SAVED_MODEL_TOLERANCE:.0e}); nothing was exported")
+        raise ZooError(f"the SavedModel's {kind.float_output} differ from the Keras generator's "
+                       f"by {error:.2e} (allowed {SAVED_MODEL_TOLERANCE:.0e}); nothing was "
+                       "exported")
     graph = sizes([os.path.join(directory, "saved_model.pb")])
     variables = sizes([os.path.join(directory, "variables")])
     return {"max_abs_error": error, "tolerance": SAVED_MODEL_TOLERANCE,
@@ -128,26 +128,29 @@ def _check_saved_model(directory, z, labels, expected):
 
 
 def _write_tflite(run, generator, directory, modes, batch, z, labels, log):
-    model = run.config.model
     sparse = bool(run.config.prune.enabled)
+    unsupported = [m for m in modes if m not in run.kind.tflite_modes]
+    if unsupported:
+        raise ZooError(f"--quantize: {', '.join(unsupported)} makes no sense for {run.kind.name} "
+                       f"generators; choose from {', '.join(run.kind.tflite_modes)}")
     log(f"Converting to TFLite ({', '.join(modes)}; batch {batch}"
         f"{', sparsity-aware' if sparse else ''}) in a child process")
     with tempfile.TemporaryDirectory() as scratch:
         keras_path = os.path.join(scratch, "generator.keras")
         generator.save(keras_path)
         paths = tflite.convert(keras_path, directory, modes, batch=batch,
-                               latent_dim=model.latent_dim,
-                               latent_distribution=model.latent_distribution,
-                               num_classes=run.gan.num_classes, sparse=sparse)
+                               latent_dim=run.gan.latent_dim,
+                               latent_distribution=run.gan.latent_distribution,
+                               num_classes=run.gan.num_classes,
+                               output_name=run.kind.tflite_output, sparse=sparse)
     report = {}
     for mode, path in paths.items():
-        checked = tflite.check(path, generator, mode, z=z, labels=labels)
+        checked = tflite.check(path, generator, mode, kind=run.kind, z=z, labels=labels)
         report[mode] = {"file": os.path.relpath(path, os.path.dirname(directory)),
                         "batch": batch, "sparse": sparse and mode in tflite.SPARSE_MODES,
                         **checked, **sizes([path])}
         log(f"  {mode:8s} {report[mode]['bytes'] / 1024:8.0f} KiB "
-            f"({report[mode]['gzipped_bytes'] / 1024:.0f} KiB gzipped), max |error| "
-            f"{checked['max_abs']:.4f} vs Keras (allowed {tflite.TOLERANCES[mode]['max_abs']})")
+            f"({report[mode]['gzipped_bytes'] / 1024:.0f} KiB gzipped), {checked['summary']}")
     return report
 
 
@@ -241,7 +244,6 @@ def summary(meta):
                      f"{sm['max_abs_error']:.1e} vs Keras")
     for mode, t in meta.get("tflite", {}).items():
         lines.append(f"  tflite {mode:11s} {t['bytes'] / 1024:9,.0f} KiB "
-                     f"({t['gzipped_bytes'] / 1024:,.0f} KiB gzipped), max |error| "
-                     f"{t['max_abs']:.4f} vs Keras (allowed {t['tolerance']['max_abs']})")
+                     f"({t['gzipped_bytes'] / 1024:,.0f} KiB gzipped), {t['summary']}")
     lines.append(f"Wrote {meta['path']}")
     return "\n".join(lines)

@@ -6,9 +6,11 @@ import os
 from ml_collections import config_dict
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import evaluation, files, runs, training
+from tfgan_zoo import files
+from tfgan_zoo.engine import runs, training
+from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.workdir import Workdir
+from tfgan_zoo.evaluation import scoring
 
 # Both networks by default: with only the generator losing weights, the intact discriminator
 # wins outright mid-schedule (d_loss 0.01) and the generator does not recover. Measured on the
@@ -64,9 +66,9 @@ def prune_run(source_path, new_path, target, *, steps=2000, which="best", num_sa
         raise ZooError("--new_workdir must differ from --workdir: the source run stays as it is")
     run = runs.load(source_path, which, config=dense_config)
     dense, path = run.gan, run.checkpoint
-    extractor = evaluation.make_extractor(config, config.eval.extractor,
+    extractor = scoring.make_extractor(config, config.eval.extractor,
                                           config.eval.inception_weights, log=log)
-    scorer = evaluation.Scorer(config, extractor, config.eval.split, num_samples)
+    scorer = scoring.Scorer(config, extractor, config.eval.split, num_samples)
     before = scorer(dense)
     weights = (dense.generator.get_weights(), dense.discriminator.get_weights())
     result = training.train(config, new_path, log=log, init_weights=weights)

@@ -1,9 +1,10 @@
 """Samples from wherever a generator lives: an exported SavedModel, a .tflite file, or a run
 directory. What `python -m tfgan_zoo.generate` calls.
 
-Every source draws the same latents for the same seed (`gan.stateless_latents`, which is also
-what the SavedModel's `sample` signature runs), so the three give the same pictures up to the
-round-off of their format.
+Every source draws the same latents for the same seed (`latents.Prior.stateless`, which is
+also what the SavedModel's `sample` signature runs), so the three give the same samples up to
+the round-off of their format. The source's kind of sample (tfgan_zoo.kinds) says how
+`generate` writes them.
 """
 import dataclasses
 import os
@@ -11,16 +12,18 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from tfgan_zoo import exports, runs, saved_model, tflite
+from tfgan_zoo import kinds, latents
+from tfgan_zoo.deployment import exports, saved_model, tflite
+from tfgan_zoo.engine import runs
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.gan import stateless_latents
 
 
 @dataclasses.dataclass
 class Samples:
-    images: np.ndarray  # float32 [N, H, W, C] in [-1, 1]
+    samples: np.ndarray  # float32 [N, ...], the generator's output (images: [N, H, W, C])
     labels: np.ndarray | None  # int32 [N] class ids of a conditional model
     source: str  # what produced them, for the command line
+    kind: kinds.Kind  # how to write them
 
 
 def generate(path, count, *, seed=0, label=-1, which="best"):
@@ -60,7 +63,7 @@ def _labels(count, label, num_classes):
                        f"[0, {num_classes}), got {label}")
     if label >= 0:
         return np.full([count], label, np.int32)
-    return np.arange(count, dtype=np.int32) % num_classes
+    return latents.classes_in_turn(count, num_classes).numpy()
 
 
 def _from_saved_model(version_dir, count, seed, label):
@@ -75,7 +78,9 @@ def _from_saved_model(version_dir, count, seed, label):
     if meta["num_classes"]:
         inputs["label"] = tf.constant(label, tf.int32)
     outputs = {k: v.numpy() for k, v in signature(**inputs).items()}
-    return Samples(outputs["images_float"], outputs.get("label"), f"SavedModel {version_dir}")
+    kind = kinds.get(meta["kind"])
+    return Samples(outputs[kind.float_output], outputs.get("label"), f"SavedModel {version_dir}",
+                   kind)
 
 
 def _from_tflite(path, count, seed, label):
@@ -83,16 +88,17 @@ def _from_tflite(path, count, seed, label):
         raise ZooError(f"{path} does not exist; export one with python -m tfgan_zoo.export "
                        "--format=tflite")
     meta = exports.read_metadata(os.path.dirname(os.path.dirname(path)))
-    z = stateless_latents(count, meta["latent_dim"], meta["latent_distribution"], seed).numpy()
+    prior = latents.Prior(meta["latent_dim"], meta["latent_distribution"])
+    z = prior.stateless(count, seed).numpy()
     labels = _labels(count, label, meta["num_classes"])
-    return Samples(tflite.run(path, z, labels), labels, f"LiteRT {path}")
+    return Samples(tflite.run(path, z, labels), labels, f"LiteRT {path}",
+                   kinds.get(meta["kind"]))
 
 
 def _from_run(path, count, seed, label, which):
     run = runs.load(path, which)
     generator = run.plain_sampler()
-    model = run.config.model
-    z = stateless_latents(count, model.latent_dim, model.latent_distribution, seed).numpy()
+    z = run.gan.prior.stateless(count, seed).numpy()
     labels = _labels(count, label, run.gan.num_classes)
-    images = generator(z if labels is None else [z, labels], training=False).numpy()
-    return Samples(images, labels, f"{run.name} of {path}")
+    samples = generator(z if labels is None else [z, labels], training=False).numpy()
+    return Samples(samples, labels, f"{run.name} of {path}", run.kind)

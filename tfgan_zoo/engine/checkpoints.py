@@ -1,4 +1,10 @@
-"""Checkpoints of a run: the latest few, the best one by a metric, and finding either again."""
+"""Checkpoints of a run: the latest few, the best one by a metric, and finding either again.
+
+A checkpoint holds the GAN (networks, EMA copy, optimizers, latent random state) and, beside
+it, the run's `Progress` (step counters, scheduled values). `make(gan)` builds that object and
+`restore(gan_checkpoint, path)` reads it back, also from checkpoints written before `Progress`
+existed.
+"""
 import json
 import os
 
@@ -6,13 +12,26 @@ import tensorflow as tf
 
 from tfgan_zoo import files
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.kinds import LOWER
+
+_PROGRESS = "progress"
+
+
+def make(gan):
+    """The `tf.train.Checkpoint` of a run: the GAN and its progress."""
+    return tf.train.Checkpoint(gan=gan, **{_PROGRESS: gan.progress})
 
 
 class BestCheckpoint:
-    """`<workdir>/checkpoints/best/`: the best checkpoint so far and `best.json` describing it."""
+    """`<workdir>/checkpoints/best/`: the best checkpoint so far and `best.json` describing it.
 
-    def __init__(self, checkpoint, directory):
+    `primary` is the metric that decides and `direction` whether lower (FID) or higher (BLEU)
+    is better.
+    """
+
+    def __init__(self, checkpoint, directory, primary="fid", direction=LOWER):
         self.directory = directory
+        self.primary, self.direction = primary, direction
         self.manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=1)
         self.record_path = os.path.join(directory, "best.json")
         self.record = None
@@ -20,15 +39,20 @@ class BestCheckpoint:
             with open(self.record_path) as f:
                 self.record = json.load(f)
 
-    def offer(self, step, results, primary):
-        """Saves the checkpoint if `results[primary]` beats the best so far (lower is better)."""
-        value = results[primary]
-        if self.record is not None and value >= self.record["results"][primary]:
+    def offer(self, step, results):
+        """Saves the checkpoint if `results[primary]` beats the best so far."""
+        value = results[self.primary]
+        if self.record is not None and not self._better(value, self.record["results"][
+                self.primary]):
             return False
         self.manager.save(checkpoint_number=step)
-        self.record = {"step": step, "primary": primary, "results": results}
+        self.record = {"step": step, "primary": self.primary, "results": results}
         files.write_json(self.record_path, self.record)
         return True
+
+
+    def _better(self, new, old):
+        return new < old if self.direction == LOWER else new > old
 
 
 def find(workdir, which="best"):
@@ -53,11 +77,19 @@ def find(workdir, which="best"):
 
 
 def restore(checkpoint, path):
-    """Restores `path` into `checkpoint`, or says the checkpoint is from another model."""
+    """Restores `path` into `checkpoint` (from `make`), or says the checkpoint is from another
+    model. A checkpoint from before the run's progress was saved restores the GAN alone; the
+    step is then the generator optimizer's updates, which is what it counted."""
+    gan = getattr(checkpoint, "gan", None)
     try:
-        checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
+        legacy = gan is not None and not any(name.startswith(f"{_PROGRESS}/")
+                                             for name, _ in tf.train.list_variables(path))
+        target = tf.train.Checkpoint(gan=gan) if legacy else checkpoint
+        target.restore(path).expect_partial().assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as e:
         first = str(e).strip().splitlines()[0][:200]
         raise ZooError(f"checkpoint {path} does not fit the model in this run's config.json "
                        f"({first}); was config.json edited or the checkpoint copied from "
                        "another run?") from None
+    if legacy:
+        gan.progress.step.assign(gan.g_optimizer.iterations)

@@ -12,16 +12,17 @@ Modes (`--quantize`):
 Every file takes a FIXED batch: transposed convolutions with a dynamic batch pull
 Shape/Pack/StridedSlice ops into the graph. `run` chunks larger inputs over that batch.
 
-The conversion itself runs in a child process (`python -m tfgan_zoo.tflite`): TFLiteConverter
-leaks about 20 MB per convert() call (tensorflow/tensorflow#122598). The child writes into a
-staging folder; the files move into place only when every mode converted, so a failure or a
-crash changes nothing in the output folder.
+The conversion itself runs in a child process (`python -m tfgan_zoo.deployment.tflite`):
+TFLiteConverter leaks about 20 MB per convert() call (tensorflow/tensorflow#122598). The child
+writes into a staging folder; the files move into place only when every mode converted, so a
+failure or a crash changes nothing in the output folder.
 
 `sparse=True` (pruned generators) adds EXPERIMENTAL_SPARSITY to the SPARSE_MODES, which stores
 their kernels in a sparse encoding (see SPARSE_MODES for why not the quantised ones).
 
-TOLERANCES bound the absolute difference between the LiteRT output and the Keras output on the
-same latents; see the comment above them for what they were set from.
+Which modes make sense for a kind of sample, what its output is called and how closely each
+mode must match Keras on the same latents is the kind's (`tfgan_zoo.kinds`: images are checked
+by absolute pixel error, see tfgan_zoo.kinds.image.TOLERANCES).
 """
 import argparse
 import json
@@ -34,25 +35,9 @@ import tempfile
 import numpy as np
 
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.latents import Prior, classes_in_turn
 
 MODES = ("float32", "float16", "dynamic", "int8")
-# Worst |LiteRT - Keras| measured over 2,000 latents per model (TF 2.21, ai-edge-litert 2.3,
-# x86 CPU, batch 1): the trained zoo DCGAN (runs/zoo/dcgan, 100-d, 28x28, 128 calibration
-# steps), and tiny random-init DCGANs with their last kernel scaled x30 to a trained output
-# spread (16-d and 64-d unconditional, 16-d conditional with uniform latents, 64-d 80% pruned
-# and sparse-encoded; 32 and 128 calibration steps). Worst max / worst mean:
-#   float32  3.1e-6 / 1.3e-7    float16  4.9e-3 / 1.9e-4
-#   dynamic  9.7e-2 / 4.7e-3    int8     0.93   / 1.4e-2  (trained DCGAN: 0.26 / 6.5e-3)
-# Bounds are about 2x those. The int8 max is heavy-tailed (a few pixels in 1.5 million sit on
-# the steep part of tanh), so its bound only rules out inverted pixels; the int8 mean is what
-# catches a broken conversion: an all-zero output is 0.57-0.72 from these generators, another
-# generator's about 0.8.
-TOLERANCES = {
-    "float32": {"max_abs": 1e-5, "mean_abs": 1e-6},
-    "float16": {"max_abs": 1e-2, "mean_abs": 5e-4},
-    "dynamic": {"max_abs": 0.2, "mean_abs": 0.01},
-    "int8": {"max_abs": 1.5, "mean_abs": 0.03},
-}
 # Sparse encoding where it pays. Measured on the zoo DCGAN at 80% sparsity, raw / gzipped:
 # float32 3.9x / 1.08x smaller, float16 3.2x / 1.09x; but int8 and dynamic only 1.7x raw and
 # 10% LARGER gzipped (gzip already squeezes their zero bytes), and XNNPACK refuses the sparse
@@ -71,10 +56,12 @@ def filename(mode):
 
 
 def convert(keras_path, out_dir, modes, *, batch, latent_dim, latent_distribution, num_classes,
-            sparse=False, calibration_seed=0, calibration_steps=DEFAULT_CALIBRATION_STEPS):
+            output_name, sparse=False, calibration_seed=0,
+            calibration_steps=DEFAULT_CALIBRATION_STEPS):
     """Converts the generator saved at `keras_path` to one `generator_<mode>.tflite` per mode in
-    `out_dir`, all in one child process. Returns {mode: path}. When a mode fails, ZooError names
-    it and the op at fault, and no file is written."""
+    `out_dir`, all in one child process; the signature's output is named `output_name` (the
+    kind's). Returns {mode: path}. When a mode fails, ZooError names it and the op at fault,
+    and no file is written."""
     modes = tuple(modes)
     unknown = [m for m in modes if m not in MODES]
     if unknown:
@@ -86,6 +73,7 @@ def convert(keras_path, out_dir, modes, *, batch, latent_dim, latent_distributio
         _raise_on_failures(_run_child(keras_path, stage, modes, [
             "--batch", str(batch), "--latent_dim", str(latent_dim),
             "--latent_distribution", latent_distribution, "--num_classes", str(num_classes),
+            "--output_name", output_name,
             "--calibration_seed", str(calibration_seed),
             "--calibration_steps", str(calibration_steps)] + (["--sparse"] if sparse else [])))
         os.makedirs(out_dir, exist_ok=True)
@@ -96,10 +84,11 @@ def convert(keras_path, out_dir, modes, *, batch, latent_dim, latent_distributio
 
 
 def _run_child(keras_path, stage, modes, options):
-    """Runs `python -m tfgan_zoo.tflite` writing into `stage`; returns its per-mode result."""
+    """Runs `python -m tfgan_zoo.deployment.tflite` writing into `stage`; returns its per-mode
+    result."""
     result_path = os.path.join(stage, "result.json")
     proc = subprocess.run(
-        [sys.executable, "-m", "tfgan_zoo.tflite", "--keras_path", os.path.abspath(keras_path),
+        [sys.executable, "-m", __name__, "--keras_path", os.path.abspath(keras_path),
          "--out_dir", stage, "--modes", ",".join(modes), "--result", result_path] + options,
         capture_output=True, text=True)
     if not os.path.exists(result_path):
@@ -171,9 +160,9 @@ def _error_line(error_text):
 
 
 def run(tflite_path, z, labels=None):
-    """Images float32 [N, H, W, C] for latents z [N, latent_dim] (and labels int [N] for a
-    conditional model). N may exceed the file's fixed batch: rows go through in chunks of that
-    batch, the last one padded by repeating its final row."""
+    """The generator's output, float32 [N, ...], for latents z [N, latent_dim] (and labels
+    int [N] for a conditional model). N may exceed the file's fixed batch: rows go through in
+    chunks of that batch, the last one padded by repeating its final row."""
     runner = _signature_runner(tflite_path)
     batch = int(runner.get_input_details()["z"]["shape"][0])
     z = np.asarray(z, np.float32)
@@ -183,7 +172,8 @@ def run(tflite_path, z, labels=None):
         feed = {"z": _padded(z[start:start + batch], batch)}
         if labels is not None:
             feed["label"] = _padded(labels[start:start + batch], batch)
-        chunks.append(runner(**feed)["images"][:len(z) - start])
+        (output,) = runner(**feed).values()  # the signature has one output, named by the kind
+        chunks.append(output[:len(z) - start])
     return np.concatenate(chunks).astype(np.float32)
 
 
@@ -220,29 +210,25 @@ def _padded(rows, batch):
     return np.concatenate([rows, np.repeat(rows[-1:], batch - len(rows), axis=0)])
 
 
-def check(tflite_path, keras_model, mode, *, z, labels=None):
-    """Compares the LiteRT file's output with `keras_model`'s on the same z (and labels);
-    returns the measured and allowed differences, or raises ZooError when outside
-    TOLERANCES[mode]."""
+def check(tflite_path, keras_model, mode, *, kind, z, labels=None):
+    """Compares the LiteRT file's output with `keras_model`'s on the same z (and labels), as
+    the kind measures it (`Kind.compare_tflite`); returns the measured and allowed figures, or
+    raises ZooError when outside what the kind allows for `mode`."""
     inputs = z if labels is None else [z, np.asarray(labels, np.int32)]
     expected = np.asarray(keras_model(inputs, training=False), np.float32)
-    diff = np.abs(run(tflite_path, z, labels) - expected)
-    measured = {"max_abs": float(diff.max()), "mean_abs": float(diff.mean())}
-    allowed = TOLERANCES[mode]
-    if any(measured[k] > allowed[k] for k in allowed):
+    ok, measured, summary = kind.compare_tflite(run(tflite_path, z, labels), expected, mode)
+    if not ok:
         raise ZooError(f"the {mode} TFLite generator {tflite_path} does not match the Keras "
-                       f"generator: max |diff| {measured['max_abs']:.4g}, mean |diff| "
-                       f"{measured['mean_abs']:.4g}; allowed for {mode}: max {allowed['max_abs']}"
-                       f", mean {allowed['mean_abs']}")
-    return {"mode": mode, **measured, "tolerance": dict(allowed)}
+                       f"generator: {summary}")
+    return measured
 
 
 # ---------------------------------------------------------------------------------------------
-# Child side: the conversion proper (python -m tfgan_zoo.tflite ...).
+# Child side: the conversion proper (python -m tfgan_zoo.deployment.tflite ...).
 
 
-def _serving_function(model, batch, latent_dim, num_classes):
-    """A concrete function with named inputs z (and label) and one output named images."""
+def _serving_function(model, batch, latent_dim, num_classes, output_name):
+    """A concrete function with named inputs z (and label) and one output, `output_name`."""
     import tensorflow as tf
 
     z_spec = tf.TensorSpec([batch, latent_dim], tf.float32, name="z")
@@ -251,30 +237,25 @@ def _serving_function(model, batch, latent_dim, num_classes):
 
         @tf.function(input_signature=[z_spec, label_spec])
         def serve(z, label):
-            return {"images": model([z, label], training=False)}
+            return {output_name: model([z, label], training=False)}
     else:
         @tf.function(input_signature=[z_spec])
         def serve(z):
-            return {"images": model(z, training=False)}
+            return {output_name: model(z, training=False)}
     return serve.get_concrete_function()
 
 
 def _calibration_data(args):
     """Representative inputs for int8: latents from the model's prior, labels cycling."""
     rng = np.random.default_rng(args.calibration_seed)
-    shape = (args.batch, args.latent_dim)
+    prior = Prior(args.latent_dim, args.latent_distribution)
 
     def generate():
         for step in range(args.calibration_steps):
-            if args.latent_distribution == "uniform":
-                z = rng.uniform(-1.0, 1.0, shape)
-            else:
-                z = rng.standard_normal(shape)
-            inputs = [z.astype(np.float32)]
+            inputs = [prior.numpy(rng, args.batch)]
             if args.num_classes:
-                first = step * args.batch
-                labels = np.arange(first, first + args.batch) % args.num_classes
-                inputs.append(labels.astype(np.int32))
+                inputs.append(classes_in_turn(args.batch, args.num_classes,
+                                              step * args.batch).numpy())
             yield inputs
 
     return generate
@@ -347,7 +328,7 @@ def _ops_and_tensor_types(flatbuffer):
 
 def _parse_args(argv):
     parser = argparse.ArgumentParser(description="Converts a .keras generator to TFLite "
-                                     "(the child process of tfgan_zoo.tflite.convert).")
+                                     "(the child process of tfgan_zoo.deployment.tflite.convert).")
     parser.add_argument("--keras_path", required=True)
     parser.add_argument("--out_dir", required=True, help="an existing folder")
     parser.add_argument("--modes", required=True, help="comma-separated, from " + str(MODES))
@@ -355,6 +336,7 @@ def _parse_args(argv):
     parser.add_argument("--latent_dim", type=int, required=True)
     parser.add_argument("--latent_distribution", default="normal")
     parser.add_argument("--num_classes", type=int, default=0)
+    parser.add_argument("--output_name", required=True, help="the kind's output name")
     parser.add_argument("--sparse", action="store_true")
     parser.add_argument("--calibration_seed", type=int, default=0)
     parser.add_argument("--calibration_steps", type=int, default=DEFAULT_CALIBRATION_STEPS)
@@ -370,7 +352,8 @@ def main(argv=None):
     model = keras.models.load_model(args.keras_path, compile=False)
     module = tf.Module()
     module.model = model  # keeps the variables alive for the converter
-    fn = _serving_function(model, args.batch, args.latent_dim, args.num_classes)
+    fn = _serving_function(model, args.batch, args.latent_dim, args.num_classes,
+                           args.output_name)
     result = {}
     for mode in args.modes.split(","):
         try:

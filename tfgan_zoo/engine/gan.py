@@ -5,6 +5,13 @@ updates, each on its own slice of the real batch, then one generator update, the
 the generator's weights. Because it is an ordinary `keras.Model` trained through `fit()`,
 Keras callbacks and `tf.distribute` strategies work unchanged.
 
+Nothing here depends on the kind of sample. A batch is {feature: real samples, "label": class
+ids}; `discriminator_input` turns real samples into what D takes (text: token ids -> one-hot);
+a family with a pre-training phase supplies `pretrain_loss`, run by `train_step` while
+`phase` is "pretrain"; `schedules` are values set at every adversarial step from the run's own
+step counter (`progress`, see tfgan_zoo.engine.progress), which EMA warm-up and the pruning
+schedule read too.
+
 Class-conditional GANs (`conditioning` other than "none") train on the batch's labels: real
 examples are judged with their own labels, fakes are drawn for uniformly sampled labels. ACGAN's
 discriminator also classifies, and both networks add `aux_weight` times its cross-entropy.
@@ -12,7 +19,8 @@ discriminator also classifies, and both networks add `aux_weight` times its cros
 import tensorflow as tf
 import tf_keras as keras
 
-from tfgan_zoo import losses
+from tfgan_zoo import latents, losses
+from tfgan_zoo.engine.progress import ADVERSARIAL, PHASES, PRETRAIN, Progress
 
 CONDITIONINGS = ("none", "concat", "projection", "acgan")
 
@@ -38,11 +46,22 @@ class GAN(keras.Model):
       num_classes: number of classes of a conditional model (at least 2); ignored (the
         attribute is 0) when `conditioning` is "none".
       conditioning: "none", "concat", "projection" or "acgan" (see `tfgan_zoo.models.dcgan`).
+      feature: the key of the real samples in a batch dict; None takes the one key that is
+        not "label".
+      discriminator_input: fn(real) -> D's input for real samples; None passes them as they
+        are. Fakes are G's output, already in D's input space.
+      pretrain_loss: fn(generator, real, labels) -> scalar, the loss of the pre-training
+        phase (see `set_phase`); None if the family has none.
+      schedules: {name: fn(step int64 tensor) -> float}: values kept in
+        `progress.scheduled[name]`, set at the start of every adversarial step.
+      progress: the run's `Progress` (counters and scheduled values); a new one if None.
+        Create both in the distribution strategy's scope.
     """
 
     def __init__(self, generator, discriminator, *, latent_dim, latent_distribution="normal",
                  d_steps=1, ema_decay=0.0, seed=0, num_classes=0, conditioning="none",
-                 **kwargs):
+                 feature=None, discriminator_input=None, pretrain_loss=None, schedules=None,
+                 progress=None, **kwargs):
         super().__init__(**kwargs)
         if conditioning not in CONDITIONINGS:
             raise ValueError(f"conditioning={conditioning!r}; valid: {', '.join(CONDITIONINGS)}")
@@ -59,8 +78,17 @@ class GAN(keras.Model):
                      2 if conditioning == "acgan" else 1)
         self.generator = generator
         self.discriminator = discriminator
+        self.prior = latents.Prior(latent_dim, latent_distribution)
         self.latent_dim = latent_dim
         self.latent_distribution = latent_distribution
+        self.feature = feature
+        self.discriminator_input = discriminator_input or (lambda real: real)
+        self.pretrain_loss = pretrain_loss
+        self.schedules = dict(schedules or {})
+        # Set without Keras' attribute tracking: the checkpoint holds `progress` beside the GAN,
+        # so that checkpoints written before it existed still restore the GAN.
+        object.__setattr__(self, "progress", progress or Progress(tuple(self.schedules)))
+        self.phase = ADVERSARIAL
         self.d_steps = d_steps
         self.ema_decay = ema_decay
         self.ema_generator = None
@@ -71,8 +99,12 @@ class GAN(keras.Model):
         self.latent_rng = tf.random.Generator.from_seed(seed)
 
     def compile(self, d_optimizer, g_optimizer, *, loss="non_saturating", label_smoothing=0.0,
-                gp_weight=0.0, r1_gamma=0.0, weight_clip=0.0, aux_weight=1.0, **kwargs):
+                gp_weight=0.0, r1_gamma=0.0, weight_clip=0.0, aux_weight=1.0,
+                pretrain_optimizer=None, **kwargs):
         """One optimizer per network; the loss by name (see `losses.LOSSES`).
+
+        pretrain_optimizer: the generator's optimizer in the pre-training phase (its own, so
+        that its moments and learning rate do not carry into the adversarial phase).
 
         gp_weight: WGAN-GP penalty weight (lambda); r1_gamma: R1 penalty gamma; weight_clip:
         WGAN weight clipping of the discriminator after each of its updates. 0 turns each off.
@@ -94,6 +126,13 @@ class GAN(keras.Model):
         # Built now, not at the first step, so a checkpoint restores their slots at once.
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
+        self.pretrain_optimizer = pretrain_optimizer
+        self.pretrain_tracker = None
+        if pretrain_optimizer is not None:
+            pretrain_optimizer.build(self.generator.trainable_variables)
+            # Only where there is a pre-training phase: a tracker is checkpointed, and
+            # checkpoints of GANs without one must keep restoring.
+            self.pretrain_tracker = keras.metrics.Mean(name="pretrain_loss")
         acgan = self.conditioning == "acgan"
         self.trackers = {
             name: keras.metrics.Mean(name=name)
@@ -106,7 +145,19 @@ class GAN(keras.Model):
     @property
     def metrics(self):
         # Listed here so that Keras resets them at each epoch.
-        return list(self.trackers.values())
+        extra = [self.pretrain_tracker] if self.pretrain_tracker is not None else []
+        return [*self.trackers.values(), *extra]
+
+    def set_phase(self, phase):
+        """Switches `train_step` between "pretrain" and "adversarial"; the next `fit()` traces
+        the new step."""
+        if phase not in PHASES:
+            raise ValueError(f"phase {phase!r}; valid: {', '.join(PHASES)}")
+        if phase == PRETRAIN and (self.pretrain_loss is None or self.pretrain_optimizer is None):
+            raise ValueError("a pre-training phase needs pretrain_loss (from the family) and "
+                             "compile(pretrain_optimizer=...)")
+        self.phase = phase
+        self.train_function = None  # Keras caches the traced step: make it trace again
 
     @property
     def sampler(self):
@@ -115,10 +166,7 @@ class GAN(keras.Model):
 
     def sample_latents(self, n):
         """Fresh latents [n, latent_dim] from the model's random stream (training)."""
-        shape = (n, self.latent_dim)
-        if self.latent_distribution == "uniform":
-            return self.latent_rng.uniform(shape, -1.0, 1.0)
-        return self.latent_rng.normal(shape)
+        return self.prior.sample(self.latent_rng, n)
 
     @property
     def conditional(self):
@@ -157,21 +205,57 @@ class GAN(keras.Model):
         return network([z, tf.cast(labels, tf.int32)], training=training)
 
     def train_step(self, batch):
-        real = batch["image"] if isinstance(batch, dict) else batch
-        real_slices = tf.split(real, self.d_steps)
+        real, labels = self._unpack(batch)
+        if self.phase == PRETRAIN:
+            return self._pretrain_step(real, labels)
+        for name, schedule in self.schedules.items():
+            self.progress.scheduled[name].assign(
+                tf.cast(schedule(self.progress.step), tf.float32))
+        real_slices = tf.split(self.discriminator_input(real), self.d_steps)
         if self.conditional:
-            if not isinstance(batch, dict) or "label" not in batch:
-                raise ValueError("a class-conditional GAN trains on batches "
-                                 "{'image': ..., 'label': ...}; this one has no 'label'")
-            label_slices = tf.split(tf.cast(batch["label"], tf.int32), self.d_steps)
+            label_slices = tf.split(labels, self.d_steps)
         else:
             label_slices = [None] * self.d_steps
         for real_slice, label_slice in zip(real_slices, label_slices, strict=True):
             self._discriminator_step(real_slice, label_slice)
         self._generator_step(real_slices[-1], label_slices[-1])
+        # Counted before the EMA, whose warm-up reads it as the updates done so far.
+        self.progress.step.assign_add(1)
         if self.ema_generator is not None:
             self._update_ema()
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+        return {**{name: tracker.result() for name, tracker in self.trackers.items()},
+                **{name: self.progress.scheduled[name].read_value() for name in self.schedules}}
+
+    def _unpack(self, batch):
+        """(real samples, class ids int32 or None) of a batch {feature: ..., "label": ...}."""
+        if not isinstance(batch, dict):
+            if self.conditional:
+                raise ValueError("a class-conditional GAN trains on batches {feature: samples, "
+                                 "'label': class ids}; this one is a bare tensor")
+            return batch, None
+        feature = self.feature or _only_feature(batch)
+        labels = None
+        if self.conditional or self.pretrain_loss is not None:
+            if self.conditional and "label" not in batch:
+                raise ValueError(f"a class-conditional GAN trains on batches {{{feature!r}: ...,"
+                                 " 'label': ...}; this one has no 'label'")
+            labels = tf.cast(batch["label"], tf.int32) if "label" in batch else None
+        return batch[feature], labels
+
+    def _pretrain_step(self, real, labels):
+        """One update of the generator alone on the family's pre-training loss."""
+        with tf.GradientTape() as tape:
+            loss = self.pretrain_loss(self.generator, real, labels)
+            scaled = _per_replica(loss)
+        self._apply(tape, scaled, self.generator, self.pretrain_optimizer)
+        self.progress.pretrain_step.assign_add(1)
+        if self.ema_generator is not None:
+            # The copy follows the pre-trained weights exactly; its warm-up starts with the
+            # adversarial phase.
+            _update_in_sync(self.ema_generator.weights, lambda e, w: e.assign(w),
+                            _paired_weights(self.ema_generator, self.generator))
+        self.pretrain_tracker.update_state(loss)
+        return {"pretrain_loss": self.pretrain_tracker.result()}
 
     def _critic(self, x, labels=None):
         """D in training mode -> (logits [B, 1], class logits [B, num_classes] or None)."""
@@ -251,14 +335,11 @@ class GAN(keras.Model):
         optimizer.apply_gradients(zip(grads, variables, strict=True))
 
     def _update_ema(self):
-        # Paired layer by layer: `ema_generator` is frozen, so its model-level weight lists are
-        # ordered differently from the generator's.
-        pairs = [(e, w) for ema_layer, layer in zip(self.ema_generator.layers,
-                                                     self.generator.layers, strict=True)
-                 for e, w in zip(ema_layer.weights, layer.weights, strict=True)]
+        pairs = list(zip(self.ema_generator.weights,
+                         _paired_weights(self.ema_generator, self.generator), strict=True))
         # Warm-up as in tf.train.ExponentialMovingAverage(num_updates=t): with a fixed 0.999 the
         # copy would still be 37% initial weights after 1,000 steps and sample noise.
-        t = tf.cast(self.g_optimizer.iterations, tf.float32)
+        t = tf.cast(self.progress.step, tf.float32)
         decay = tf.minimum(self.ema_decay, (1.0 + t) / (10.0 + t))
         trained = [(e, w) for e, w in pairs if w.trainable]
         _update_in_sync([e for e, _ in trained],
@@ -267,6 +348,24 @@ class GAN(keras.Model):
         # Batch-norm statistics are not trained by gradients: the EMA copy takes them as they are.
         others = [(e, w) for e, w in pairs if not w.trainable]
         _update_in_sync([e for e, _ in others], lambda e, w: e.assign(w), [w for _, w in others])
+
+
+def _paired_weights(ema_generator, generator):
+    """The generator's weights in the order of `ema_generator.weights`. Paired layer by layer:
+    the EMA copy is frozen, so its model-level weight lists are ordered differently."""
+    by_ema = {}
+    for ema_layer, layer in zip(ema_generator.layers, generator.layers, strict=True):
+        for e, w in zip(ema_layer.weights, layer.weights, strict=True):
+            by_ema[id(e)] = w
+    return [by_ema[id(e)] for e in ema_generator.weights]
+
+
+def _only_feature(batch):
+    keys = [k for k in batch if k != "label"]
+    if len(keys) != 1:
+        raise ValueError(f"a batch holds samples under one key besides 'label'; this one has "
+                         f"{keys}: pass GAN(feature=...)")
+    return keys[0]
 
 
 def _class_loss(labels, class_logits):
@@ -302,13 +401,3 @@ def _update_in_sync(targets, fn, sources=None):
             strategy.extended.update(target, fn, args=args, group=False)
 
     tf.distribute.get_replica_context().merge_call(merge)
-
-
-def stateless_latents(n, latent_dim, distribution="normal", seed=0):
-    """Latents [n, latent_dim] that depend only on `seed` (a Python int or an int64 tensor): the
-    same grid every time, also inside exported signatures."""
-    shape = tf.stack([tf.cast(n, tf.int32), latent_dim])
-    seed = tf.stack([tf.cast(seed, tf.int64), tf.constant(0, tf.int64)])
-    if distribution == "uniform":
-        return tf.random.stateless_uniform(shape, seed, -1.0, 1.0)
-    return tf.random.stateless_normal(shape, seed)

@@ -2,20 +2,16 @@
 
 `Scorer` holds the real side (features of an evaluation split, computed once) and scores any
 generator against it; `Scorer.floor()` scores the real training split the same way, the figure
-a perfect generator would reach with this extractor and these sample counts.
+a perfect generator would reach with this extractor and these sample counts. The run's kind
+(tfgan_zoo.kinds) supplies the data and the extractor.
 """
 import dataclasses
-import os
 
 import numpy as np
-import tensorflow as tf
 
-from tfgan_zoo import data, files, metrics
+from tfgan_zoo import latents, metrics, models
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.gan import stateless_latents
-from tfgan_zoo.metrics import extractors
 
-PRIMARY = "fid"  # lower is better; the metric that picks the best checkpoint
 MAX_KEPT = 10_000  # rows kept for KID and precision/recall; FID streams over all samples
 
 
@@ -42,12 +38,23 @@ class Features:
         return self.stats.count
 
 
-def real_features(extractor, data_config, resolution, split, batch_size=256):
-    ds, spec = data.load(data_config, resolution=resolution, batch_size=batch_size, split=split,
-                         shuffle=False, repeat=False, drop_remainder=False)
+def kind_of(config):
+    """The kind of sample of a config's model family."""
+    return models.kind_of(models.get_family(config.model_name))
+
+
+def make_extractor(config, name="classifier", weights=None, log=print):
+    """The feature extractor `name` for the config's data, as its kind builds it."""
+    return kind_of(config).make_extractor(config, name, weights, log=log)
+
+
+def real_features(extractor, config, split, batch_size=256):
+    kind = kind_of(config)
+    ds, spec = kind.load(config, batch_size, split=split, shuffle=False, repeat=False,
+                         drop_remainder=False)
     out = Features.empty(extractor.feature_dim)
     for batch in ds:
-        out.add(*extractor(batch["image"]))
+        out.add(*extractor(batch[kind.feature]))
     return out, spec
 
 
@@ -55,12 +62,12 @@ def generated_features(gan, extractor, num_samples, batch_size=256, seed=0):
     """Features of `num_samples` samples of `gan.generate`, from fixed latents (and, for a
     conditional model, classes in turn), so two evaluations of one checkpoint agree."""
     out = Features.empty(extractor.feature_dim, seed=seed)
-    latents = stateless_latents(num_samples, gan.latent_dim, gan.latent_distribution, seed)
+    all_z = gan.prior.stateless(num_samples, seed)
     for start in range(0, num_samples, batch_size):
-        z = latents[start:start + batch_size]
+        z = all_z[start:start + batch_size]
         labels = None
-        if getattr(gan, "conditional", False):
-            labels = tf.range(start, start + z.shape[0], dtype=tf.int32) % gan.num_classes
+        if gan.conditional:
+            labels = latents.classes_in_turn(z.shape[0], gan.num_classes, start)
         out.add(*extractor(gan.generate(z, labels)))
     return out
 
@@ -76,25 +83,17 @@ def score(real, fake, splits=10):
             "num_real": int(real.count), "num_generated": int(fake.count)}
 
 
-def make_extractor(config, kind="classifier", inception_weights=None, log=print):
-    if kind == "inception":
-        channels = data.describe(config.data).channels
-        return extractors.inception(inception_weights, channels)
-    return extractors.domain_classifier(config.data, config.model.resolution, log=log)
-
-
 class Scorer:
     """Scores generators of one run's config against its evaluation split."""
 
     def __init__(self, config, extractor, split="test", num_samples=0):
         self.config, self.extractor, self.split = config, extractor, split
-        resolution = config.model.resolution
-        self.real, spec = real_features(extractor, config.data, resolution, split)
-        # As many samples as the training split has images, so that the real-vs-real floor
+        self.real, spec = real_features(extractor, config, split)
+        # As many samples as the training split has examples, so that the real-vs-real floor
         # (train split against this split) is measured with the same counts.
-        self.num_samples = num_samples or data.describe(config.data, "train").num_examples
+        self.num_samples = num_samples or kind_of(config).describe(config, "train").num_examples
         _check_enough(self.real.count, extractor.feature_dim,
-                      f"the {split} split of {spec.name} has only {self.real.count} images")
+                      f"the {split} split of {spec.name} has only {self.real.count} examples")
         _check_enough(self.num_samples, extractor.feature_dim,
                       f"num_samples is {self.num_samples}; pass --num_samples="
                       f"{extractor.feature_dim + 1} or more")
@@ -103,9 +102,8 @@ class Scorer:
         return score(self.real, generated_features(gan, self.extractor, self.num_samples))
 
     def floor(self):
-        """Real training images scored like a generator: the best a model can expect."""
-        train, _ = real_features(self.extractor, self.config.data, self.config.model.resolution,
-                                 "train")
+        """Real training samples scored like a generator: the best a model can expect."""
+        train, _ = real_features(self.extractor, self.config, "train")
         return score(self.real, train)
 
 
@@ -113,26 +111,3 @@ def _check_enough(count, dim, what):
     if count < dim + 1:
         raise ZooError(f"FID with {dim}-dimensional features needs at least {dim + 1} samples "
                        f"per side (a covariance from fewer is singular): {what}")
-
-
-def evaluate_run(workdir_path, which="best", *, num_samples=0, split="test",
-                 extractor="classifier", inception_weights=None, data_dir=None, log=print):
-    """Scores one checkpoint of a run and writes `<workdir>/eval/<checkpoint>.json`.
-
-    Returns the report dict: checkpoint, step, extractor, split, results, floor, path.
-    """
-    from tfgan_zoo import runs  # runs imports training, which imports this module
-
-    run = runs.load(workdir_path, which, data_dir=data_dir)
-    config, gan, workdir, name = run.config, run.gan, run.workdir, run.name
-    features = make_extractor(config, extractor, inception_weights, log=log)
-    scorer = Scorer(config, features, split, num_samples)
-    report = {"checkpoint": name, "step": run.step,
-              "extractor": features.name, "extractor_test_accuracy": features.test_accuracy,
-              "split": split, "num_generated": scorer.num_samples,
-              "num_real": int(scorer.real.count), "results": scorer(gan),
-              "floor": scorer.floor()}
-    os.makedirs(workdir.eval_dir, exist_ok=True)
-    report["path"] = os.path.join(workdir.eval_dir, f"{name}.json")
-    files.write_json(report["path"], report)
-    return report

@@ -10,12 +10,13 @@ Start a server on an export's model directory (the one that holds the numbered v
 
 then, from Python:
 
-  from tfgan_zoo import serving
+  from tfgan_zoo.deployment import serving
   client = serving.RestClient("http://localhost:8501", model="dcgan")
   # or serving.GrpcClient("localhost:8500", model="dcgan"): the same methods
   samples = client.generate(count=16, seed=0)    # the `sample` signature: no latents needed
   samples = client.generate(z=my_latents)        # serving_default, z float32 [N, latent_dim]
-  serving.save_pngs(samples.images, "samples/")  # samples.images: uint8 [N, H, W, C]
+  samples.save("samples/")                       # one file per sample (PNG for images)
+  samples.images                                 # any output by name: uint8 [N, H, W, C]
 
 Class-conditional models also take `labels=` (one class id per row of z) or `label=` (with
 count: a class id, or -1 for the classes in turn). `predict`, `metadata` and `status` speak TF
@@ -26,17 +27,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import io
 import json
-import os
 import types
 import urllib.parse
 
 import numpy as np
 import requests
-from PIL import Image
 
-from tfgan_zoo import images as images_lib
+from tfgan_zoo import kinds
 from tfgan_zoo.errors import ZooError
 
 DEFAULT_SIGNATURE = "serving_default"
@@ -75,18 +73,34 @@ class Signature:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Samples:
-    """What a generator served: images uint8 [N, H, W, C], images_float float32 in [-1, 1], the
-    latents z [N, latent_dim] used, and labels int32 [N] (None for unconditional models)."""
+    """What a generator served: its named `outputs` (for images: `images` uint8 [N, H, W, C] and
+    `images_float` float32 in [-1, 1]; each also readable as an attribute, `samples.images`),
+    the latents z [N, latent_dim] used, labels int32 [N] (None for unconditional models), and
+    the kind of sample the outputs are (tfgan_zoo.kinds), found from their names."""
 
-    images: np.ndarray
-    images_float: np.ndarray
+    outputs: dict
     z: np.ndarray
     labels: np.ndarray | None = None
-    kind: str = "image"
+
+    @property
+    def kind(self):
+        return kinds.for_outputs(self.outputs)
+
+    def __getattr__(self, name):
+        outputs = self.__dict__.get("outputs", {})
+        if name in outputs:
+            return outputs[name]
+        raise AttributeError(f"served samples have no output {name!r}; they have "
+                             f"{', '.join(sorted(outputs))}")
 
     def encoded(self):
-        """One file's bytes per sample (PNG for images), by DECODERS[kind]."""
-        return decode(self.kind, self.images)
+        """One file's bytes per sample (PNG for images), as the kind encodes them."""
+        return self.kind.encode_files(self.outputs)
+
+    def save(self, directory, prefix="sample"):
+        """Writes one file per sample, <directory>/<prefix>_<i>.<the kind's type> (numbers
+        zero-padded so that they sort); returns the paths."""
+        return self.kind.save_files(self.outputs, directory, prefix)
 
 
 def parse_signatures(metadata):
@@ -159,7 +173,7 @@ class _Client:
             raise ZooError(f"model {self.model!r} is not class-conditional: it takes no labels")
         out = self.predict(inputs, DEFAULT_SIGNATURE)
         labels = None if labels is None else np.asarray(labels, np.int32)
-        return Samples(out["images"], out["images_float"], np.asarray(z, np.float32), labels)
+        return Samples(out, np.asarray(z, np.float32), labels)
 
     def _sample(self, count, seed, label):
         inputs = {"count": count, "seed": seed}
@@ -168,7 +182,8 @@ class _Client:
         elif label != -1:
             raise ZooError(f"model {self.model!r} is not class-conditional: it takes no label")
         out = self.predict(inputs, SAMPLE_SIGNATURE)
-        return Samples(out["images"], out["images_float"], out["z"], out.get("label"))
+        served = {k: v for k, v in out.items() if k not in ("z", "label")}
+        return Samples(served, out["z"], out.get("label"))
 
     def _refused(self, what, message):
         return ZooError(f"TF Serving at {self.address} refused {what} of model {self.model!r}"
@@ -399,46 +414,3 @@ class GrpcClient(_Client):
 
     def close(self):
         self._channel.close()
-
-
-def _check_images(images):
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise ZooError(f"images must be uint8 [N, H, W, C] with C 1 or 3 (the `images` output); "
-                       f"got {images.dtype} {list(images.shape)}")
-    return images
-
-
-def png_bytes(images):
-    """uint8 [N, H, W, C] (C 1 or 3) -> a list with one PNG file's bytes per image."""
-    encoded = []
-    for image in _check_images(images):
-        buffer = io.BytesIO()
-        Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image).save(buffer, "PNG")
-        encoded.append(buffer.getvalue())
-    return encoded
-
-
-def save_pngs(images, directory, prefix="sample"):
-    """Writes each image as <directory>/<prefix>_<i>.png (numbers zero-padded so that they sort);
-    returns the paths."""
-    images = _check_images(images)
-    os.makedirs(directory, exist_ok=True)
-    width = len(str(max(len(images) - 1, 0)))
-    paths = []
-    for i, image in enumerate(images):
-        paths.append(os.path.join(directory, f"{prefix}_{i:0{width}d}.png"))
-        images_lib.save_png(paths[-1], image)
-    return paths
-
-
-# Served arrays -> the bytes of one file per sample, by the kind of data a family generates.
-# Audio (WAV) and text arrive with their families.
-DECODERS = {"image": png_bytes}
-
-
-def decode(kind, array):
-    """DECODERS[kind](array), or a ZooError naming the kinds there are."""
-    if kind not in DECODERS:
-        raise ZooError(f"no decoder for {kind!r} outputs; known: {', '.join(sorted(DECODERS))}")
-    return DECODERS[kind](array)

@@ -1,0 +1,259 @@
+"""Training a zoo model from its config: data -> GAN -> `fit()` with callbacks -> run directory.
+
+`train(config, workdir)` is what `python -m tfgan_zoo.train` calls once it has parsed flags. A
+run has up to two phases, each resumable: pre-training of the generator alone
+(`config.train.pretrain_steps` updates, for families that define `pretrain_loss`), then the
+adversarial phase (`config.train.num_steps` updates).
+"""
+import dataclasses
+import time
+
+import tensorflow as tf
+import tf_keras as keras
+from absl import logging
+
+from tfgan_zoo import config as config_lib
+from tfgan_zoo import losses, models, pruning
+from tfgan_zoo.engine import callbacks, checkpoints
+from tfgan_zoo.engine.gan import GAN
+from tfgan_zoo.engine.progress import ADVERSARIAL, PRETRAIN, Progress
+from tfgan_zoo.engine.workdir import Workdir
+from tfgan_zoo.errors import ZooError
+from tfgan_zoo.evaluation import scoring
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a finished `train()` call did, for the CLI's summary and for tests."""
+    workdir: Workdir
+    start_step: int
+    end_step: int
+    seconds: float
+    spec: object  # the data's DatasetSpec
+    latest_sample: str = ""
+    pruning: dict | None = None
+
+
+def make_strategy(name):
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def make_optimizer(opt_config):
+    """Adam from an `optimizer.g` / `optimizer.d` section; clipping acts on summed gradients."""
+    if opt_config.name != "adam":
+        raise ZooError(f"optimizer {opt_config.name!r} is not supported; use adam")
+    return keras.optimizers.Adam(
+        learning_rate=opt_config.learning_rate, beta_1=opt_config.beta_1,
+        beta_2=opt_config.beta_2,
+        global_clipnorm=opt_config.clip_norm or None, clipvalue=opt_config.clip_value or None)
+
+
+def pretrain_steps(config):
+    """Pre-training updates of the run (0 for configs that have none)."""
+    return config.train.get("pretrain_steps", 0)
+
+
+def _optional(family, name, *args):
+    """A family's optional hook (see tfgan_zoo.models), called with `args`, or None."""
+    hook = getattr(family, name, None)
+    return hook(*args) if hook is not None else None
+
+
+def build_gan(config, spec, init_weights=None):
+    """The compiled GAN for `config`, its networks built for the data described by `spec`.
+
+    `init_weights` (generator weights, discriminator weights) start the networks from another
+    run's, as `prune` does. With `config.prune.enabled` the networks named there are wrapped for
+    TF-MOT pruning, on a schedule that counts the run's adversarial steps. Call it inside the
+    distribution strategy's scope.
+    """
+    family = models.get_family(config.model_name)
+    kind = models.kind_of(family)
+    generator = family.build_generator(config.model, spec)
+    discriminator = family.build_discriminator(config.model, spec)
+    if init_weights:
+        generator.set_weights(init_weights[0])
+        discriminator.set_weights(init_weights[1])
+    schedules = _optional(family, "schedules", config.model, config.train.num_steps) or {}
+    progress = Progress(tuple(schedules))
+    d_optimizer = make_optimizer(config.optimizer.d)
+    g_optimizer = make_optimizer(config.optimizer.g)
+    pretrain_optimizer = (make_optimizer(config.optimizer.pretrain)
+                          if pretrain_steps(config) else None)
+    if config.prune.enabled:
+        generator, discriminator = pruning.wrap_networks(generator, discriminator, config.prune,
+                                                         progress.step)
+    prior = family.latent_prior(config.model)
+    gan = GAN(generator, discriminator,
+              latent_dim=prior.dim, latent_distribution=prior.distribution,
+              d_steps=config.gan.d_steps, ema_decay=config.gan.ema_decay, seed=config.train.seed,
+              num_classes=spec.num_classes, conditioning=config.model.get("conditioning", "none"),
+              feature=kind.feature,
+              discriminator_input=_optional(family, "discriminator_input", config.model, spec),
+              pretrain_loss=_optional(family, "pretrain_loss", config.model, spec),
+              schedules=schedules, progress=progress)
+    gan.compile(d_optimizer, g_optimizer,
+                loss=config.gan.loss, label_smoothing=config.gan.label_smoothing,
+                gp_weight=config.gan.gp_weight, r1_gamma=config.gan.r1_gamma,
+                weight_clip=config.gan.weight_clip, aux_weight=config.gan.aux_weight,
+                pretrain_optimizer=pretrain_optimizer)
+    return gan
+
+
+def grid_inputs(gan, num_samples, seed):
+    """Latents (and labels, rows) for a run's samples, the same for every write of the run so
+    they show one z evolving. A conditional grid has one row per class, one latent per column."""
+    if not gan.conditional:
+        return gan.prior.stateless(num_samples, seed), None, None
+    columns = max(1, num_samples // gan.num_classes)
+    z = gan.prior.stateless(columns, seed)
+    grid_latents = tf.tile(z, [gan.num_classes, 1])
+    labels = tf.repeat(tf.range(gan.num_classes, dtype=tf.int32), columns)
+    return grid_latents, labels, gan.num_classes
+
+
+def validate(config):
+    """Every check that needs no data and no TensorFlow graph; raises ZooError."""
+    config_lib.validate(config)
+    family = models.get_family(config.model_name)
+    family.validate(config.model)
+    try:
+        loss = losses.get_loss(config.gan.loss)
+    except ValueError as e:
+        raise ZooError(f"config.gan.loss: {e}") from None
+    if config.prune.enabled:
+        pruning.validate(config.prune, num_steps=config.train.num_steps)
+    if config.gan.label_smoothing and not loss.accepts_label_smoothing:
+        raise ZooError(f"config.gan.label_smoothing does not apply to the {loss.name!r} loss; "
+                       "set it to 0 or use non_saturating, minimax or least_squares")
+    if pretrain_steps(config) and not hasattr(family, "pretrain_loss"):
+        raise ZooError(f"config.train.pretrain_steps={pretrain_steps(config)}, but the "
+                       f"{config.model_name} family has no pre-training phase; set it to 0")
+
+
+def train(config, workdir_path, log=print, init_weights=None):
+    """Trains (or resumes) the run in `workdir_path`: its pre-training phase, if any, up to
+    `config.train.pretrain_steps`, then its adversarial phase up to `config.train.num_steps`.
+
+    `init_weights` (see `build_gan`) applies to a new run only; a resumed one restores its own.
+    Everything that can be wrong with the input is checked before the workdir is touched. The
+    mixed-precision policy of the run is global in Keras; it is put back afterwards, so models
+    built later in the process (evaluation, export) are float32 again.
+    """
+    previous_policy = keras.mixed_precision.global_policy()
+    try:
+        return _train(config, workdir_path, log, init_weights)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _train(config, workdir_path, log, init_weights):
+    validate(config)
+    workdir = Workdir(workdir_path)
+    workdir.check(config)
+    kind = models.kind_of(models.get_family(config.model_name))
+    tf.keras.utils.set_random_seed(config.train.seed)
+    if config.train.precision != "float32":
+        keras.mixed_precision.set_global_policy(config.train.precision)
+    strategy = make_strategy(config.train.distribute)
+    train_config = config.train
+    samples_per_step = train_config.batch_size * config.gan.d_steps
+    dataset, spec = kind.load(config, samples_per_step)
+
+    with strategy.scope():
+        gan = build_gan(config, spec, init_weights)
+        checkpoint = checkpoints.make(gan)
+    manager = tf.train.CheckpointManager(checkpoint, workdir.checkpoints,
+                                         max_to_keep=train_config.keep_checkpoints)
+    if manager.latest_checkpoint:
+        checkpoints.restore(checkpoint, manager.latest_checkpoint)
+    start_step = int(gan.progress.step.numpy())
+    result = RunResult(workdir, start_step, start_step, 0.0, spec,
+                       latest_sample=kind.latest_sample(workdir.samples))
+    pretrain_left = pretrain_steps(config) - int(gan.progress.pretrain_step.numpy())
+    if start_step >= train_config.num_steps and pretrain_left <= 0:
+        log(f"{workdir.path} is already at step {start_step} of {train_config.num_steps}: "
+            "nothing to train. Raise --config.train.num_steps to train further.")
+        return result
+
+    if config.eval.every:
+        # Built before anything is written: a dataset without labels fails here, not mid-run.
+        extractor = kind.make_extractor(config, config.eval.extractor,
+                                        config.eval.inception_weights, log=log)
+        scorer = scoring.Scorer(config, extractor, config.eval.split, config.eval.num_samples)
+    workdir.create(config)
+    workdir.write_dataset(spec)
+    log(f"{'Resuming' if start_step or pretrain_left < pretrain_steps(config) else 'Training'} "
+        f"{config.model_name} on {spec.name} ({kind.describe_spec(spec)}) from step "
+        f"{start_step} to {train_config.num_steps}; writing to {workdir.path}")
+    writer = tf.summary.create_file_writer(workdir.logs)
+    started = time.perf_counter()
+    if pretrain_left > 0:
+        _pretrain(gan, config, dataset, writer, manager, samples_per_step, kind, log)
+    phase_callbacks = [
+        # First, so that masks are re-applied before samples and checkpoints are written.
+        *([pruning.UpdatePruningStep(), pruning.SparsityLogger(writer)]
+          if config.prune.enabled else []),
+        callbacks.ProgressBar(start_step, train_config.num_steps, samples_per_step,
+                              kind.rate_label),
+        callbacks.ScalarLogger(writer, samples_per_step, kind.unit),
+        callbacks.SampleWriter(kind, workdir.samples, writer, *_grid(gan, train_config)),
+        callbacks.Checkpointer(manager, train_config.checkpoint_every),
+    ]
+    if config.eval.every:
+        best = checkpoints.BestCheckpoint(checkpoint, workdir.best_checkpoints, kind.primary,
+                                          kind.metrics[kind.primary])
+        best_from = config.prune.end_step if config.prune.enabled else 0
+        phase_callbacks.append(callbacks.Evaluator(scorer, config.eval.every, writer, best,
+                                                   log, best_from))
+    if start_step < train_config.num_steps:
+        gan.set_phase(ADVERSARIAL)
+        _fit(gan, dataset, start_step, train_config.num_steps, train_config.log_every,
+             phase_callbacks)
+    result.seconds = time.perf_counter() - started
+    if config.prune.enabled:
+        result.pruning = _pruning_report(gan, config, spec, workdir, init_weights, log)
+    result.end_step = int(gan.progress.step.numpy())
+    logging.info("trained steps %d-%d in %.1f s", start_step, result.end_step, result.seconds)
+    return result
+
+
+def _grid(gan, train_config):
+    """SampleWriter's latents, every, labels, rows."""
+    grid_latents, labels, rows = grid_inputs(gan, train_config.num_samples, train_config.seed)
+    return grid_latents, train_config.sample_every, labels, rows
+
+
+def _fit(gan, dataset, start, end, log_every, phase_callbacks):
+    """`fit()` from update `start` to `end` of the GAN's current phase, one Keras epoch per
+    `log_every` updates (a resumed phase restarts on an epoch boundary)."""
+    gan.fit(dataset, epochs=end // log_every, initial_epoch=start // log_every,
+            steps_per_epoch=log_every, callbacks=phase_callbacks, verbose=0)
+
+
+def _pretrain(gan, config, dataset, writer, manager, samples_per_step, kind, log):
+    """The pre-training phase: the generator alone on the family's loss, logged under
+    `pretrain/*` and checkpointed like the adversarial phase, resumable at any checkpoint."""
+    done, total = int(gan.progress.pretrain_step.numpy()), pretrain_steps(config)
+    log(f"Pre-training the generator: update {done} to {total}")
+    gan.set_phase(PRETRAIN)
+    _fit(gan, dataset, done, total, config.train.log_every, [
+        callbacks.ProgressBar(done, total, samples_per_step, kind.rate_label,
+                              description="pretrain"),
+        callbacks.ScalarLogger(writer, samples_per_step, kind.unit, prefix="pretrain"),
+        callbacks.Checkpointer(manager, config.train.checkpoint_every),
+    ])
+
+
+def _pruning_report(gan, config, spec, workdir, init_weights, log):
+    family = models.get_family(config.model_name)
+    dense = family.build_generator(config.model, spec)
+    if init_weights:
+        dense.set_weights(init_weights[0])
+    report = pruning.write_run_report(gan.sampler, workdir.path, dense)
+    log(f"Pruned generator: {report['sparsity']:.1%} of its kernels are zero, "
+        f"{report['compression']:.1f}x smaller gzipped; plain Keras model in "
+        f"{report['stripped_model']}")
+    return report

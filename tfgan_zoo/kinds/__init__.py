@@ -1,0 +1,78 @@
+"""Kinds of sample: images now, audio and text with their families. One module per kind here
+holds everything that differs between kinds, so that the engine, evaluation, pruning and
+deployment ask the run's kind instead of assuming images.
+
+A kind module defines `KIND`, an instance of a `Kind` subclass, which provides:
+
+  name, feature          its name, and the key of the real samples in a training batch
+  unit, rate_label       what the progress bar and perf/ scalars count ("images", "img_s")
+  metrics, primary       {metric: HIGHER or LOWER} of its evaluation, and the one that picks
+                         the best checkpoint
+  load(config, batch_size, split, ...), describe(config, split), model_spec(spec, config),
+  describe_spec(spec)    its data: batches {feature: ..., "label": ...} and a DatasetSpec
+  make_extractor(config, name, weights, log)   the features evaluation compares
+  sample_file(dir, step), latest_sample(dir), write_samples(dir, step, samples, rows, writer)
+                         samples of a run: files in <workdir>/samples and TensorBoard
+  serving_outputs, float_output, signature_outputs(samples)   what a SavedModel returns
+  tflite_modes, tflite_output, compare_tflite(got, expected, mode)   the LiteRT variants
+                         that make sense and the check each must pass against Keras
+  default_output, write_generated(path, samples, rows, scale)   what `generate` writes
+  encode_files(outputs), save_files(outputs, directory, prefix)  the serving client's files
+
+A model family declares its kind (`KIND = "image"`, see tfgan_zoo.models).
+"""
+import importlib
+import pkgutil
+
+from tfgan_zoo.errors import ZooError
+
+HIGHER = "higher"  # a metric that is better when larger (classifier score, BLEU)
+LOWER = "lower"  # a metric that is better when smaller (FID, NLL)
+
+
+class Kind:
+    """Base of the kind adapters; see the module docstring for what each provides."""
+
+    name = None
+    feature = None
+    unit = "samples"
+    rate_label = "samples_s"
+    metrics = {}
+    primary = None
+    serving_outputs = ()
+    float_output = None
+    tflite_modes = ()
+    tflite_output = None
+    default_output = None
+
+    def better(self, metric, new, old):
+        """Whether `new` beats `old` on `metric`, in the metric's own direction."""
+        if self.metrics[metric] == HIGHER:
+            return new > old
+        return new < old
+
+    def __repr__(self):
+        return f"<kind {self.name}>"
+
+
+def available():
+    """The kinds there are: one module each in this package."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def get(name):
+    """The `Kind` named `name`, or a ZooError listing the kinds there are."""
+    names = available()
+    if name not in names:
+        raise ZooError(f"unknown kind of sample {name!r}; valid: {', '.join(names)}")
+    return importlib.import_module(f"{__name__}.{name}").KIND
+
+
+def for_outputs(output_names):
+    """The kind whose SavedModel outputs are all among `output_names` (a served signature's)."""
+    for name in available():
+        kind = get(name)
+        if set(kind.serving_outputs) <= set(output_names):
+            return kind
+    raise ZooError(f"no kind of sample returns the outputs {', '.join(sorted(output_names))}; "
+                   f"is this a tfgan_zoo export? Kinds: {', '.join(available())}")
