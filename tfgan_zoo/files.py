@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import tempfile
+import uuid
 
 
 @contextlib.contextmanager
@@ -18,6 +19,28 @@ def atomic_write(path, mode="w"):
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(tmp)
+        raise
+    fsync_directory(directory)
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """For writers that want a file name, not a file (Keras' `save`, `save_weights`): yields a
+    unique temporary path beside `path` with the same ending (Keras picks the format by it);
+    on a clean exit that file is fsynced and renamed to `path`. On an error nothing at `path`
+    changes."""
+    directory, name = os.path.split(os.path.abspath(path))
+    ending = next((e for e in (".weights.h5", ".keras", ".h5") if name.endswith(e)),
+                  os.path.splitext(name)[1])
+    tmp = os.path.join(directory, f".{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}{ending}")
+    try:
+        yield tmp
+        with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -113,8 +113,8 @@ def domain_classifier(data_config, resolution, epochs=15, log=print):
     network, accuracy = _train_classifier(data_config, resolution, spec, epochs, log)
     os.makedirs(os.path.dirname(stem), exist_ok=True)
     # Weights first, record last: a record on disk always means complete weights beside it.
-    network.save_weights(stem + ".tmp.weights.h5")
-    os.replace(stem + ".tmp.weights.h5", stem + ".weights.h5")
+    with files.atomic_path(stem + ".weights.h5") as tmp:
+        network.save_weights(tmp)
     files.write_json(stem + ".json", {
         "dataset": spec.name, "resolution": resolution, "channels": spec.channels,
         "num_classes": spec.num_classes, "test_accuracy": accuracy})

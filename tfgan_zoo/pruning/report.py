@@ -144,8 +144,8 @@ def write_run_report(generator, directory, dense_generator):
     summary.update(gzipped_bytes={"stripped": stripped_bytes, "dense": dense_bytes},
                    compression=dense_bytes / stripped_bytes)
     model_path = os.path.join(directory, "generator_pruned.keras")
-    stripped.save(model_path + ".tmp.keras")  # whole, then renamed: never half-written
-    os.replace(model_path + ".tmp.keras", model_path)
+    with files.atomic_path(model_path) as tmp:  # whole, then renamed: never half-written
+        stripped.save(tmp)
     summary["stripped_model"] = model_path
     files.write_json(os.path.join(directory, "pruning.json"), summary)
     return summary
