@@ -429,11 +429,16 @@ def _columnar_json(outputs):
     return {"outputs": next(iter(lists.values())) if len(lists) == 1 else lists}
 
 
-def _jsonable(array):
-    """Bytes (DT_STRING outputs) cannot go into JSON as they are; numbers can."""
-    if array.dtype == object:
-        return np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[object])(array)
-    return array
+def _jsonable(alias, array):
+    """Bytes (DT_STRING outputs) cannot go into JSON as they are; numbers can. As TF Serving
+    does (json_tensor.cc), an output whose alias ends in "_bytes" is sent as {"b64": ...},
+    any other string as UTF-8 text."""
+    if array.dtype != object:
+        return array
+    if alias.endswith("_bytes"):
+        return np.vectorize(lambda b: {"b64": base64.b64encode(b).decode("ascii")},
+                            otypes=[object])(array)
+    return np.vectorize(lambda b: b.decode("utf-8", "replace"), otypes=[object])(array)
 
 
 class _RestHandler(http.server.BaseHTTPRequestHandler):
@@ -500,7 +505,7 @@ class _RestHandler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         signature, arrays, layout = parse_predict_body(body, lambda s: servable.inputs(
             s, lambda n: _invalid(f'Serving signature name: "{n}" not found in signature def')))
-        outputs = {k: _jsonable(v) for k, v in servable.predict(signature, arrays).items()}
+        outputs = {k: _jsonable(k, v) for k, v in servable.predict(signature, arrays).items()}
         return _row_json(outputs) if layout == "row" else _columnar_json(outputs)
 
 

@@ -4,9 +4,10 @@ import ast
 import pathlib
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "tfgan_zoo"
-# The image kind and what only it uses: its adapter, its data builders, its model family and
-# its feature extractors. Everything else must ask the run's kind.
-IMAGE_MODULES = ("kinds/image.py", "data/", "models/dcgan.py", "metrics/extractors.py")
+# The kind adapters (the audio kind draws spectrogram pictures with the image kind's tools), the
+# image data builders, the image model family and its feature extractors. Everything else
+# must ask the run's kind.
+IMAGE_MODULES = ("kinds/", "data/", "models/dcgan.py", "metrics/extractors.py")
 MAX_LINES = 420  # "about 400"; a longer module says why in its docstring
 
 
@@ -90,7 +91,8 @@ def test_modules_stay_short_or_say_why():
     long = []
     for _, rel, tree in modules():
         lines = len(PACKAGE.joinpath(rel).read_text().splitlines())
-        if lines > MAX_LINES and "lines because" not in (ast.get_docstring(tree) or ""):
+        if lines > MAX_LINES and "lines because" not in (ast.get_docstring(tree) or "").replace(
+                "\n", " "):
             long.append(f"{rel}: {lines} lines")
     assert not long, "modules over about 400 lines with no reason in their docstring: " + \
         ", ".join(long)

@@ -39,7 +39,7 @@ def _export(path, conditional):
     spec = data.DatasetSpec(name="t", split="train", resolution=cfg.model.resolution, channels=1,
                             num_classes=len(classes), class_names=classes, num_examples=10)
     module = saved_model.GeneratorModule(
-        dcgan.build_generator(cfg.model, spec), kind=image_kind.KIND,
+        dcgan.build_generator(cfg.model, spec), kind=image_kind.KIND, spec=spec,
         latent_dim=cfg.model.latent_dim,
         latent_distribution="normal", num_classes=len(classes))
     saved_model.save(module, str(path))

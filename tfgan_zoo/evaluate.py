@@ -26,13 +26,17 @@ flags.DEFINE_string("data_dir", None, "Overrides the run's config.data.data_dir.
 
 ROWS = [("fid", "FID (lower is better)"), ("kid", "KID (lower is better)"),
         ("classifier_score", "classifier score (higher)"), ("precision", "precision"),
-        ("recall", "recall")]
+        ("recall", "recall"), ("class_accuracy", "class asked = class heard")]
 
 
 def table(results, floor):
+    """The metrics the report holds (class_accuracy only for conditional models, which the
+    real floor has no counterpart of)."""
     lines = [f"{'metric':28s} {'model':>10s} {'real floor':>11s}"]
     for key, label in ROWS:
-        lines.append(f"{label:28s} {results[key]:10.4f} {floor[key]:11.4f}")
+        if key in results:
+            real = f"{floor[key]:11.4f}" if key in floor else f"{'-':>11s}"
+            lines.append(f"{label:28s} {results[key]:10.4f} {real}")
     return "\n".join(lines)
 
 

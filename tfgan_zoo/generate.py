@@ -45,7 +45,8 @@ def _run(argv):
         cols = int(samples.labels.max()) + 1
     rows = math.ceil(len(samples.samples) / cols) if cols else None
     out = samples.kind.write_generated(FLAGS.out or samples.kind.default_output,
-                                       samples.samples, rows=rows, scale=FLAGS.scale)
+                                       samples.samples, samples.spec, rows=rows,
+                                       scale=FLAGS.scale)
     print(f"Wrote {len(samples.samples)} samples from {samples.source} to {out}")
 
 

@@ -1,4 +1,4 @@
-"""What a data source hands the pipeline: a DatasetSpec of its images and a way to read them."""
+"""What a data source hands the pipeline: a DatasetSpec of its samples and a way to read them."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +9,7 @@ import tensorflow as tf
 
 @dataclasses.dataclass(frozen=True)
 class DatasetSpec:
-    """The images a pipeline yields, as the models need to know them.
+    """The samples a pipeline yields (images, audio clips), as the models need to know them.
 
     name: the `dataset` string of the config ("mnist", "folder:/data/faces", ...).
     split: the split read ("train", "test", ...).
@@ -18,6 +18,7 @@ class DatasetSpec:
     num_classes: number of label classes; 0 for unlabeled data, whose labels are all 0.
     class_names: one name per class, in label order; empty for unlabeled data.
     num_examples: number of examples in the split.
+    sample_rate: audio samples per second (0 for images); audio is resampled to it.
     """
 
     name: str
@@ -27,6 +28,7 @@ class DatasetSpec:
     num_classes: int
     class_names: tuple[str, ...]
     num_examples: int
+    sample_rate: int = 0  # a default, so dataset.json files written before it still load
 
 
 @dataclasses.dataclass(frozen=True)

@@ -12,6 +12,7 @@ A version is written into a hidden temporary directory next to it and renamed in
 complete, so TF Serving (which polls for integer directories) never loads half of one, and a
 failed export leaves the previous versions as they were.
 """
+import dataclasses
 import gzip
 import json
 import os
@@ -72,7 +73,7 @@ def _write_version(run, generator, directory, formats, quantize, tflite_batch, l
     if "saved_model" in formats:
         log(f"Writing the SavedModel and checking it against Keras on {len(z)} latents")
         module = saved_model.GeneratorModule(
-            generator, kind=run.kind, latent_dim=run.gan.latent_dim,
+            generator, kind=run.kind, spec=run.spec, latent_dim=run.gan.latent_dim,
             latent_distribution=run.gan.latent_distribution, num_classes=run.gan.num_classes)
         saved_model.save(module, directory)
         saved_model.write_warmup(directory, run.gan.latent_dim, run.gan.num_classes)
@@ -91,7 +92,7 @@ def _describe(run):
             "latent_distribution": run.gan.latent_distribution,
             "num_classes": run.gan.num_classes, "class_names": classes,
             "shape": list(run.family.sample_shape(run.config.model, run.spec)),
-            "pruned": bool(run.config.prune.enabled),
+            "pruned": bool(run.config.prune.enabled), "dataset": dataclasses.asdict(run.spec),
             "weights": "ema" if run.gan.ema_generator is not None else "generator"}
 
 
@@ -114,7 +115,7 @@ def _check_saved_model(directory, kind, z, labels, expected):
     if labels is not None:
         inputs["label"] = tf.constant(labels)
     got = loaded.signatures["serving_default"](**inputs)[kind.float_output].numpy()
-    error = float(np.max(np.abs(got - expected)))
+    error = float(np.max(np.abs(got - kind.served_float(expected))))
     if error > SAVED_MODEL_TOLERANCE:
         raise ZooError(f"the SavedModel's {kind.float_output} differ from the Keras generator's "
                        f"by {error:.2e} (allowed {SAVED_MODEL_TOLERANCE:.0e}); nothing was "

@@ -13,6 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgan_zoo import kinds, latents
+from tfgan_zoo.data.spec import DatasetSpec
 from tfgan_zoo.deployment import exports, saved_model, tflite
 from tfgan_zoo.engine import runs
 from tfgan_zoo.errors import ZooError
@@ -24,6 +25,7 @@ class Samples:
     labels: np.ndarray | None  # int32 [N] class ids of a conditional model
     source: str  # what produced them, for the command line
     kind: kinds.Kind  # how to write them
+    spec: DatasetSpec  # what the kind needs to know of them (an audio sample rate)
 
 
 def generate(path, count, *, seed=0, label=-1, which="best"):
@@ -80,7 +82,7 @@ def _from_saved_model(version_dir, count, seed, label):
     outputs = {k: v.numpy() for k, v in signature(**inputs).items()}
     kind = kinds.get(meta["kind"])
     return Samples(outputs[kind.float_output], outputs.get("label"), f"SavedModel {version_dir}",
-                   kind)
+                   kind, _spec(meta))
 
 
 def _from_tflite(path, count, seed, label):
@@ -92,7 +94,7 @@ def _from_tflite(path, count, seed, label):
     z = prior.stateless(count, seed).numpy()
     labels = _labels(count, label, meta["num_classes"])
     return Samples(tflite.run(path, z, labels), labels, f"LiteRT {path}",
-                   kinds.get(meta["kind"]))
+                   kinds.get(meta["kind"]), _spec(meta))
 
 
 def _from_run(path, count, seed, label, which):
@@ -101,4 +103,15 @@ def _from_run(path, count, seed, label, which):
     z = run.gan.prior.stateless(count, seed).numpy()
     labels = _labels(count, label, run.gan.num_classes)
     samples = generator(z if labels is None else [z, labels], training=False).numpy()
-    return Samples(samples, labels, f"{run.name} of {path}", run.kind)
+    return Samples(samples, labels, f"{run.name} of {path}", run.kind, run.spec)
+
+
+def _spec(meta):
+    """The DatasetSpec an export recorded; exports written before it was recorded (images)
+    describe what an image needs from the rest of their metadata."""
+    if "dataset" in meta:
+        saved = meta["dataset"]
+        return DatasetSpec(**{**saved, "class_names": tuple(saved["class_names"])})
+    return DatasetSpec(name="", split="train", resolution=meta["shape"][0],
+                       channels=meta["shape"][-1], num_classes=meta["num_classes"],
+                       class_names=tuple(meta["class_names"]), num_examples=0)

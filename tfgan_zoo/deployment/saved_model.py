@@ -28,12 +28,13 @@ WARMUP_FILE = "tf_serving_warmup_requests"  # the name TF Serving looks for in a
 
 class GeneratorModule(tf.Module):
     """Holds a plain Keras generator and the signatures that serve it; `kind` (a
-    tfgan_zoo.kinds.Kind) names and encodes the outputs."""
+    tfgan_zoo.kinds.Kind) names and encodes the outputs, for data described by `spec`."""
 
-    def __init__(self, generator, *, kind, latent_dim, latent_distribution, num_classes=0):
+    def __init__(self, generator, *, kind, spec, latent_dim, latent_distribution,
+                 num_classes=0):
         super().__init__(name="tfgan_zoo_generator")
         self.generator = generator
-        self._kind = kind
+        self._kind, self._spec = kind, spec
         self.latent_dim = latent_dim
         self._latent_prior = latents.Prior(latent_dim, latent_distribution)
         self.num_classes = num_classes
@@ -48,14 +49,17 @@ class GeneratorModule(tf.Module):
                    tf.debugging.assert_equal(tf.size(z), tf.shape(z)[0] * self.latent_dim,
                                              message=message))
         if not self.num_classes:
-            return self._kind.signature_outputs(self.generator(z, training=False))
+            return self._outputs(self.generator(z, training=False))
         message = f"label must be a class id in [0, {self.num_classes})"
         labels = _after(labels, tf.debugging.assert_equal(
             tf.size(labels), tf.shape(z)[0],
             message="label must hold one class id per row of z"),
             tf.debugging.assert_non_negative(labels, message=message),
             tf.debugging.assert_less(labels, self.num_classes, message=message))
-        return self._kind.signature_outputs(self.generator([z, labels], training=False))
+        return self._outputs(self.generator([z, labels], training=False))
+
+    def _outputs(self, samples):
+        return self._kind.signature_outputs(samples, self._spec)
 
     def _prior(self, count, seed):
         count = _after(count, tf.debugging.assert_non_negative(

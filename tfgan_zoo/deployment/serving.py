@@ -22,9 +22,13 @@ Class-conditional models also take `labels=` (one class id per row of z) or `lab
 count: a class id, or -1 for the classes in turn). `predict`, `metadata` and `status` speak TF
 Serving's own API for anything else. Every failure (no server, a refused request, a graph
 assertion such as "count must be >= 0") raises ZooError with what the server said.
+
+The module is over 400 lines because both transports live here with the JSON and proto
+conversions they share: split, each half would restate the other's half of one contract.
 """
 from __future__ import annotations
 
+import base64
 import dataclasses
 import functools
 import json
@@ -327,11 +331,27 @@ def _response_arrays(answer, sig):
 def _array(value, info):
     if info is None:
         return np.asarray(value)
+    if info.dtype is np.object_:
+        return _strings(value)
     array = np.asarray(value, dtype=info.dtype)
     # An empty batch comes back as [] whatever the shape: restore the dimensions that are known.
     if array.size == 0 and info.shape and all(d >= 0 for d in info.shape[1:]):
         array = array.reshape((0, *info.shape[1:]))
     return array
+
+
+def _strings(value):
+    """A DT_STRING output [N] as an object array of bytes: TF Serving sends an output whose
+    name ends in "_bytes" as {"b64": ...} per element (binary, e.g. WAV files), others as text."""
+    def element(item):
+        if isinstance(item, dict) and set(item) == {"b64"}:
+            return base64.b64decode(item["b64"])
+        return item.encode("utf-8") if isinstance(item, str) else item
+
+    items = value if isinstance(value, list) else [value]
+    array = np.empty(len(items), dtype=object)  # bytes stay bytes, whatever their length
+    array[:] = [element(item) for item in items]
+    return array if isinstance(value, list) else array[0]
 
 
 @functools.cache

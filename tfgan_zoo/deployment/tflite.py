@@ -218,8 +218,9 @@ def check(tflite_path, keras_model, mode, *, kind, z, labels=None):
     expected = np.asarray(keras_model(inputs, training=False), np.float32)
     ok, measured, summary = kind.compare_tflite(run(tflite_path, z, labels), expected, mode)
     if not ok:
-        raise ZooError(f"the {mode} TFLite generator {tflite_path} does not match the Keras "
-                       f"generator: {summary}")
+        raise ZooError(f"the {mode} TFLite generator ({os.path.basename(tflite_path)}) does not "
+                       f"match the Keras generator: {summary}; nothing was exported. Leave "
+                       f"{mode} out of --quantize to export the other variants")
     return measured
 
 

@@ -126,14 +126,15 @@ class SampleWriter(PeriodicCallback):
     row per class.
     """
 
-    def __init__(self, kind, samples_dir, writer, latents, every, labels=None, rows=None):
+    def __init__(self, kind, spec, samples_dir, writer, latents, every, labels=None, rows=None):
         super().__init__(every)
-        self.kind, self.samples_dir, self.writer = kind, samples_dir, writer
+        self.kind, self.spec, self.samples_dir, self.writer = kind, spec, samples_dir, writer
         self.latents, self.labels, self.rows = latents, labels, rows
 
     def act(self, step):
         samples = self.model.generate(self.latents, self.labels).numpy()
-        self.kind.write_samples(self.samples_dir, step, samples, self.rows, self.writer)
+        self.kind.write_samples(self.samples_dir, step, samples, self.rows, self.writer,
+                                self.spec)
         self.writer.flush()
 
 

@@ -199,7 +199,7 @@ def _train(config, workdir_path, log, init_weights):
         callbacks.ProgressBar(start_step, train_config.num_steps, samples_per_step,
                               kind.rate_label),
         callbacks.ScalarLogger(writer, samples_per_step, kind.unit),
-        callbacks.SampleWriter(kind, workdir.samples, writer, *_grid(gan, train_config)),
+        callbacks.SampleWriter(kind, spec, workdir.samples, writer, *_grid(gan, train_config)),
         callbacks.Checkpointer(manager, train_config.checkpoint_every),
     ]
     if config.eval.every:

@@ -18,20 +18,24 @@ MAX_KEPT = 10_000  # rows kept for KID and precision/recall; FID streams over al
 @dataclasses.dataclass
 class Features:
     """Streaming summary of one side: FID moments over all rows, a bounded sample of rows for
-    KID and precision/recall, and the class probabilities for the classifier score."""
+    KID and precision/recall, the class probabilities for the classifier score, and for a
+    conditional generator the classes asked for."""
 
     stats: metrics.FeatureStats
     kept: metrics.FeatureReservoir
     probs: list
+    asked: list = dataclasses.field(default_factory=list)
 
     @classmethod
     def empty(cls, dim, seed=0):
         return cls(metrics.FeatureStats(dim), metrics.FeatureReservoir(MAX_KEPT, seed), [])
 
-    def add(self, features, probs):
+    def add(self, features, probs, asked=None):
         self.stats.update(features)
         self.kept.update(features)
         self.probs.append(probs)
+        if asked is not None:
+            self.asked.append(np.asarray(asked))
 
     @property
     def count(self):
@@ -68,19 +72,26 @@ def generated_features(gan, extractor, num_samples, batch_size=256, seed=0):
         labels = None
         if gan.conditional:
             labels = latents.classes_in_turn(z.shape[0], gan.num_classes, start)
-        out.add(*extractor(gan.generate(z, labels)))
+        out.add(*extractor(gan.generate(z, labels)), asked=labels)
     return out
 
 
 def score(real, fake, splits=10):
-    """The metrics of `fake` against `real` as a flat dict of floats."""
+    """The metrics of `fake` against `real` as a flat dict of floats; `class_accuracy` (the
+    share of samples the extractor's classifier puts in the class they were drawn for) when
+    `fake` comes from a conditional generator."""
     fid = metrics.fid_from_stats(real.stats, fake.stats)
     kid, kid_error = metrics.kernel_inception_distance(real.kept.features, fake.kept.features)
-    cs, cs_std = metrics.classifier_score(np.concatenate(fake.probs), splits=splits)
+    probs = np.concatenate(fake.probs)
+    cs, cs_std = metrics.classifier_score(probs, splits=splits)
     precision, recall = metrics.precision_recall(real.kept.features, fake.kept.features)
-    return {"fid": fid, "kid": kid, "kid_std_error": kid_error, "classifier_score": cs,
-            "classifier_score_std": cs_std, "precision": precision, "recall": recall,
-            "num_real": int(real.count), "num_generated": int(fake.count)}
+    results = {"fid": fid, "kid": kid, "kid_std_error": kid_error, "classifier_score": cs,
+               "classifier_score_std": cs_std, "precision": precision, "recall": recall,
+               "num_real": int(real.count), "num_generated": int(fake.count)}
+    if fake.asked:
+        heard = np.argmax(probs, axis=-1) == np.concatenate(fake.asked)
+        results["class_accuracy"] = float(np.mean(heard))
+    return results
 
 
 class Scorer:

@@ -11,15 +11,19 @@ A kind module defines `KIND`, an instance of a `Kind` subclass, which provides:
   load(config, batch_size, split, ...), describe(config, split), model_spec(spec, config),
   describe_spec(spec)    its data: batches {feature: ..., "label": ...} and a DatasetSpec
   make_extractor(config, name, weights, log)   the features evaluation compares
-  sample_file(dir, step), latest_sample(dir), write_samples(dir, step, samples, rows, writer)
-                         samples of a run: files in <workdir>/samples and TensorBoard
-  serving_outputs, float_output, signature_outputs(samples)   what a SavedModel returns
+  sample_file(dir, step), latest_sample(dir), write_samples(dir, step, samples, rows, writer,
+                         spec)   samples of a run: files in <workdir>/samples and TensorBoard
+  serving_outputs, float_output, signature_outputs(samples, spec), served_float(samples)
+                         what a SavedModel returns, and the generator's output as its
+                         float_output shows it (NumPy or TF)
   tflite_modes, tflite_output, compare_tflite(got, expected, mode)   the LiteRT variants
                          that make sense and the check each must pass against Keras
-  default_output, write_generated(path, samples, rows, scale)   what `generate` writes
+  default_output, write_generated(path, samples, spec, rows, scale)   what `generate` writes
   encode_files(outputs), save_files(outputs, directory, prefix)  the serving client's files
 
-A model family declares its kind (`KIND = "image"`, see tfgan_zoo.models).
+`spec` is the run's DatasetSpec (tfgan_zoo.data.spec): what a kind needs to know of one run,
+such as its audio sample rate. A model family declares its kind (`KIND = "image"`, see
+tfgan_zoo.models).
 """
 import importlib
 import pkgutil
@@ -44,6 +48,10 @@ class Kind:
     tflite_modes = ()
     tflite_output = None
     default_output = None
+
+    def served_float(self, samples):
+        """The generator's output as the SavedModel's `float_output` holds it."""
+        return samples
 
     def better(self, metric, new, old):
         """Whether `new` beats `old` on `metric`, in the metric's own direction."""

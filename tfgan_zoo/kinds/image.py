@@ -115,7 +115,7 @@ class ImageKind(Kind):
     unit = "images"
     rate_label = "img_s"
     metrics = {"fid": LOWER, "kid": LOWER, "classifier_score": HIGHER, "precision": HIGHER,
-               "recall": HIGHER}
+               "recall": HIGHER, "class_accuracy": HIGHER}
     primary = "fid"
     serving_outputs = ("images", "images_float")
     float_output = "images_float"
@@ -152,7 +152,7 @@ class ImageKind(Kind):
     def latest_sample(self, samples_dir):
         return os.path.join(samples_dir, "latest.png")
 
-    def write_samples(self, samples_dir, step, samples, rows, writer, scale=4):
+    def write_samples(self, samples_dir, step, samples, rows, writer, spec, scale=4):
         """A PNG grid (one row per class for a conditional model) and the same TensorBoard
         image."""
         picture = grid(samples, rows=rows)
@@ -162,7 +162,7 @@ class ImageKind(Kind):
             tf.summary.image("samples", picture[np.newaxis], max_outputs=1)
 
     # Deployment.
-    def signature_outputs(self, samples):
+    def signature_outputs(self, samples, spec):
         """Generator images float [-1, 1] -> the named outputs of a SavedModel signature."""
         pixels = tf.cast(tf.clip_by_value(tf.round((samples + 1.0) * 127.5), 0.0, 255.0),
                          tf.uint8)
@@ -183,7 +183,7 @@ class ImageKind(Kind):
                                f"{allowed['max_abs']})")
         return ok, {"mode": mode, **measured, "tolerance": dict(allowed)}, summary
 
-    def write_generated(self, path, samples, rows=None, scale=4):
+    def write_generated(self, path, samples, spec, rows=None, scale=4):
         """`generate`'s output: one PNG grid of all samples."""
         save_png(path, grid(samples, rows=rows), scale=scale)
         return path
