@@ -19,6 +19,9 @@ INSTALL_REQUIRES = [
     "numpy>=1.26",
     "pillow>=10",
     "tqdm>=4.66",
+    # eSpeak NG's library and voice data, which synthesise the embedded spoken-digits corpus
+    # (tfgan_zoo.data.spoken_digits) on machines without the espeak-ng program.
+    "espeakng-loader>=0.2.4,<0.3",
     # The TF Serving client (tfgan_zoo.serving): REST over requests, gRPC with the official stubs.
     "requests>=2.31",
     "grpcio>=1.60",

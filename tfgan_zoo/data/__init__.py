@@ -12,10 +12,14 @@
 `sklearn_digits` is embedded: it prepares offline, in seconds, from scikit-learn's copy of the
 UCI handwritten digits. Importing this package registers it with TFDS.
 """
-from tfgan_zoo.data import digits  # noqa: F401  (registers the sklearn_digits TFDS builder)
+from tfgan_zoo.data import (
+    audio,  # audio.load, audio.describe: clips for audio models
+    digits,  # noqa: F401  (registers the sklearn_digits TFDS builder)
+    spoken_digits,  # noqa: F401  (registers the spoken_digits_espeak TFDS builder)
+)
 from tfgan_zoo.data.pipeline import FEATURE, describe, load
 from tfgan_zoo.data.spec import DatasetSpec
 
 EMBEDDED_DATASET = digits.NAME
 
-__all__ = ["EMBEDDED_DATASET", "FEATURE", "DatasetSpec", "describe", "load"]
+__all__ = ["EMBEDDED_DATASET", "FEATURE", "DatasetSpec", "audio", "describe", "load"]

@@ -81,14 +81,20 @@ def _feature(features, key: str):
     return features[key] if _is_dict(features) and key in features else None
 
 
-def _builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
+_IMAGE_CHOICES = (
+    f"use {digits.NAME} (embedded, offline), a TFDS image dataset such as mnist, "
+    "fashion_mnist, cifar10, celeb_a, or folder:/path/to/images"
+)
+
+
+def _builder(
+    name: str, data_dir: str | None, choices: str = _IMAGE_CHOICES
+) -> tfds.core.DatasetBuilder:
+    """The TFDS builder of `name`; `choices` ends the message for an unknown name."""
     try:
         return tfds.builder(name, data_dir=data_dir)
     except tfds.core.DatasetNotFoundError:
-        raise ZooError(
-            f"unknown dataset '{name}'; use {digits.NAME} (embedded, offline), a TFDS image "
-            "dataset such as mnist, fashion_mnist, cifar10, celeb_a, or folder:/path/to/images"
-        ) from None
+        raise ZooError(f"unknown dataset '{name}'; {choices}") from None
     except (ValueError, AssertionError) as e:  # a bad config or version, e.g. "mnist:9.9.9"
         raise ZooError(
             f"cannot open dataset '{name}' ({_first_line(e)}); "
