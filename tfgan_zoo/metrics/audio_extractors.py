@@ -1,0 +1,360 @@
+"""Feature extractors for audio: a log-mel front end and a spoken-digit classifier on it.
+
+WaveGAN's inception score comes from a classifier of SC09's spoken digits; the zoo trains its
+own, once, on the real training split of a labeled audio dataset and caches it, as
+`extractors.domain_classifier` does for images. It returns the same `Extractor`, so FID, KID,
+the classifier score and precision/recall work on audio unchanged.
+
+- `log_mel(audio, sample_rate)` / `LogMel`: clips float32 [B, L, C] in [-1, 1] -> log-mel
+  spectrogram float32 [B, frames, mels] (channels are averaged to mono first). Hann windows of
+  25 ms every 10 ms, 64 mel bands from 60 Hz to the Nyquist frequency; window and hop are in
+  seconds, so they scale with the rate (400/160 samples at 16 kHz, 200/80 at 8 kHz) and a clip
+  of a given duration has the same number of frames at any rate. The STFT is divided by the
+  window's sum, so a full-scale sinusoid has magnitude 0.5 in its bin at every rate; the log
+  is natural, of the mel power plus LOG_EPSILON (1e-6, about -54 dB below that sinusoid).
+- `spoken_digit_classifier(labeled_batches, spec, slice_length, cache_stem, name)`: a small
+  CNN on those features (1-D convolutions over time, the mel bands as channels; see
+  `classifier_network`); its `Extractor` takes clips [B, slice_length, C] and returns 128-d
+  features (a Dense layer's output, taken before its ReLU so that no unit is zero on every
+  clip, which would make FID's covariance singular) and the softmax over `spec.num_classes`.
+
+Measured on spoken_digits_espeak/full (2,880 train clips, 720 test clips of 8 unseen voices),
+2 CPU cores, 10 epochs: 97.9% test accuracy (98.1% with another seed), 35 s to train and
+test. Both training augmentations helped, measured on a precursor with 64 filters throughout:
+without the time shift it reached 93.6-96.4% instead of 97.6-98.6%; without the random gain,
+test clips made 20 dB quieter were classified 44% right instead of 93% (generated clips need
+not be as loud as the data; this network gets 86-91% on them).
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+
+import tensorflow as tf
+import tf_keras as keras
+from absl import logging
+
+from tfgan_zoo import files
+from tfgan_zoo.errors import ZooError
+from tfgan_zoo.metrics.extractors import Extractor
+
+CLASSIFIER_VERSION = 1  # in the record; a cache of another version is retrained
+FEATURE_DIM = 128
+WINDOW_SECONDS = 0.025
+HOP_SECONDS = 0.010
+NUM_MELS = 64
+LOWER_EDGE_HERTZ = 60.0
+LOG_EPSILON = 1e-6
+LEARNING_RATE = 1e-3
+MAX_SHIFT_SECONDS = 0.1  # training augmentation: clips move by up to this much either way
+MIN_GAIN_DB = -30.0  # training augmentation: and are attenuated by up to this much
+
+
+def frame_sizes(sample_rate, window_seconds=WINDOW_SECONDS, hop_seconds=HOP_SECONDS):
+    """(frame_length, frame_step, fft_length) in samples at `sample_rate`: the window and hop
+    rounded to whole samples, the FFT the next power of two at or above the window."""
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    frame_length = max(int(round(window_seconds * sample_rate)), 2)
+    frame_step = max(int(round(hop_seconds * sample_rate)), 1)
+    return frame_length, frame_step, 2 ** math.ceil(math.log2(frame_length))
+
+
+def num_frames(length, sample_rate, window_seconds=WINDOW_SECONDS, hop_seconds=HOP_SECONDS):
+    """How many frames `log_mel` gives for clips of `length` samples (no padding at the end)."""
+    frame_length, frame_step, _ = frame_sizes(sample_rate, window_seconds, hop_seconds)
+    if length < frame_length:
+        raise ValueError(f"clips of {length} samples are shorter than one window "
+                         f"({frame_length} samples at {sample_rate} Hz)")
+    return 1 + (length - frame_length) // frame_step
+
+
+def log_mel(audio, sample_rate, num_mels=NUM_MELS, window_seconds=WINDOW_SECONDS,
+            hop_seconds=HOP_SECONDS, lower_edge_hertz=LOWER_EDGE_HERTZ, upper_edge_hertz=None,
+            epsilon=LOG_EPSILON):
+    """Log-mel spectrogram of audio [B, L, C] (or [B, L]) -> float32 [B, frames, num_mels].
+
+    Channels are averaged to mono. Frames are `num_frames(L, sample_rate)` Hann windows of
+    `window_seconds`, every `hop_seconds`, the last one ending within the clip. Mel bands are
+    triangles evenly spaced on the HTK mel scale from `lower_edge_hertz` to `upper_edge_hertz`
+    (default and at most sample_rate / 2), peaking at 1 at their centres (TensorFlow's
+    `linear_to_mel_weight_matrix`). Result: log(mel power + epsilon), natural log.
+    """
+    audio = tf.convert_to_tensor(audio)
+    if audio.dtype != tf.float32:
+        audio = tf.cast(audio, tf.float32)
+    if audio.shape.rank == 3:
+        audio = tf.reduce_mean(audio, axis=-1)
+    elif audio.shape.rank != 2:
+        raise ValueError(f"log_mel needs audio [B, L, C] or [B, L], got shape {audio.shape}")
+    frame_length, frame_step, fft_length = frame_sizes(sample_rate, window_seconds, hop_seconds)
+    nyquist = sample_rate / 2.0
+    upper = nyquist if upper_edge_hertz is None else min(float(upper_edge_hertz), nyquist)
+    stft = tf.signal.stft(audio, frame_length, frame_step, fft_length,
+                          window_fn=tf.signal.hann_window, pad_end=False)
+    window_sum = tf.reduce_sum(tf.signal.hann_window(frame_length))
+    power = tf.math.square(tf.abs(stft) / window_sum)  # [B, frames, fft_length // 2 + 1]
+    weights = tf.signal.linear_to_mel_weight_matrix(
+        num_mels, fft_length // 2 + 1, sample_rate, float(lower_edge_hertz), upper)
+    mel = tf.tensordot(power, weights, 1)
+    mel.set_shape(power.shape[:-1].concatenate([num_mels]))
+    return tf.math.log(mel + epsilon)
+
+
+@keras.utils.register_keras_serializable(package="tfgan_zoo")
+class LogMel(keras.layers.Layer):
+    """`log_mel` as a Keras layer: audio [B, L, C] -> log-mel [B, frames, num_mels], float32.
+
+    It has no weights. It computes in float32 whatever the mixed-precision policy (the STFT
+    needs it), unless given another dtype.
+    """
+
+    def __init__(self, sample_rate, num_mels=NUM_MELS, window_seconds=WINDOW_SECONDS,
+                 hop_seconds=HOP_SECONDS, lower_edge_hertz=LOWER_EDGE_HERTZ,
+                 upper_edge_hertz=None, epsilon=LOG_EPSILON, **kwargs):
+        kwargs.setdefault("dtype", "float32")
+        super().__init__(**kwargs)
+        frame_sizes(sample_rate, window_seconds, hop_seconds)  # checks the rate
+        self.sample_rate = int(sample_rate)
+        self.num_mels = int(num_mels)
+        self.window_seconds = float(window_seconds)
+        self.hop_seconds = float(hop_seconds)
+        self.lower_edge_hertz = float(lower_edge_hertz)
+        self.upper_edge_hertz = None if upper_edge_hertz is None else float(upper_edge_hertz)
+        self.epsilon = float(epsilon)
+
+    def call(self, inputs):
+        return log_mel(inputs, self.sample_rate, self.num_mels, self.window_seconds,
+                       self.hop_seconds, self.lower_edge_hertz, self.upper_edge_hertz,
+                       self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tf.TensorShape(input_shape)
+        length = input_shape[1]
+        frames = None if length is None else num_frames(
+            length, self.sample_rate, self.window_seconds, self.hop_seconds)
+        return tf.TensorShape([input_shape[0], frames, self.num_mels])
+
+    def get_config(self):
+        return {**super().get_config(), "sample_rate": self.sample_rate,
+                "num_mels": self.num_mels, "window_seconds": self.window_seconds,
+                "hop_seconds": self.hop_seconds, "lower_edge_hertz": self.lower_edge_hertz,
+                "upper_edge_hertz": self.upper_edge_hertz, "epsilon": self.epsilon}
+
+
+@keras.utils.register_keras_serializable(package="tfgan_zoo")
+class RandomTimeShift(keras.layers.Layer):
+    """Moves each clip of [B, L, C] by its own random k in [-max_shift, max_shift] samples,
+    zeros shifted in (training only; the identity otherwise). An augmentation: the classifier
+    should not depend on where in the clip a word is, since generated words need not be where
+    the training data put them."""
+
+    def __init__(self, max_shift, **kwargs):
+        super().__init__(**kwargs)
+        if max_shift < 0:
+            raise ValueError(f"RandomTimeShift needs max_shift >= 0, got {max_shift}")
+        self.max_shift = int(max_shift)
+
+    def call(self, inputs, training=None):
+        if self.max_shift == 0 or training is None:
+            return inputs
+        if tf.is_tensor(training):  # a symbolic learning phase
+            return tf.cond(tf.cast(training, tf.bool), lambda: self._shift(inputs),
+                           lambda: tf.identity(inputs))
+        return self._shift(inputs) if training else inputs
+
+    def _shift(self, inputs):
+        s = self.max_shift
+        batch, length = tf.shape(inputs)[0], tf.shape(inputs)[1]
+        shifts = tf.random.uniform([batch], -s, s + 1, dtype=tf.int32)
+        padded = tf.pad(inputs, [[0, 0], [s, s], [0, 0]])
+        # Output sample t of clip b is input sample t - shifts[b] (zero outside the clip).
+        index = tf.range(length)[None, :] + (s - shifts)[:, None]
+        shifted = tf.gather(padded, index, batch_dims=1)
+        shifted.set_shape(inputs.shape)
+        return shifted
+
+    def get_config(self):
+        return {**super().get_config(), "max_shift": self.max_shift}
+
+
+@keras.utils.register_keras_serializable(package="tfgan_zoo")
+class RandomGain(keras.layers.Layer):
+    """Scales each clip of [B, L, C] by its own random gain, uniform in decibels between
+    `min_db` and 0 (training only; the identity otherwise). An augmentation: generated clips
+    need not be as loud as the training data's."""
+
+    def __init__(self, min_db, **kwargs):
+        super().__init__(**kwargs)
+        if min_db > 0:
+            raise ValueError(f"RandomGain needs min_db <= 0, got {min_db}")
+        self.min_db = float(min_db)
+
+    def call(self, inputs, training=None):
+        if self.min_db == 0 or training is None:
+            return inputs
+        if tf.is_tensor(training):  # a symbolic learning phase
+            return tf.cond(tf.cast(training, tf.bool), lambda: self._scale(inputs),
+                           lambda: tf.identity(inputs))
+        return self._scale(inputs) if training else inputs
+
+    def _scale(self, inputs):
+        db = tf.random.uniform([tf.shape(inputs)[0], 1, 1], self.min_db, 0.0)
+        return inputs * tf.pow(10.0, db / 20.0)
+
+    def get_config(self):
+        return {**super().get_config(), "min_db": self.min_db}
+
+
+@contextlib.contextmanager
+def _float32_policy():
+    """Builds in float32 whatever the global mixed-precision policy: probabilities from a
+    bfloat16 softmax do not sum to 1 closely enough for the classifier score."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def classifier_network(slice_length, channels, sample_rate, num_classes,
+                       max_shift_seconds=MAX_SHIFT_SECONDS, min_gain_db=MIN_GAIN_DB):
+    """audio [B, slice_length, channels] -> (features [B, 128], probabilities [B, num_classes]).
+
+    (Training only: each clip moved by up to `max_shift_seconds` and attenuated by up to
+    `min_gain_db`.) Log-mel [T, 64] (T = 100 for 16,384 samples at 16 kHz), each mel band
+    batch-normalised -> 1-D convolutions over time, the mel bands as channels: kernel 3, ReLU,
+    64, 64, 128 filters each followed by max pooling by 2, then 256 filters -> max and mean over
+    time, concatenated (512; where in the clip a sound is does not matter) -> Dense(128) =
+    features -> ReLU, dropout -> Dense -> softmax. About 0.2M parameters.
+    """
+    with _float32_policy():
+        audio = keras.Input((slice_length, channels), name="audio")
+        x = RandomTimeShift(int(round(max_shift_seconds * sample_rate)), name="time_shift")(audio)
+        x = RandomGain(min_gain_db, name="gain")(x)
+        x = LogMel(sample_rate, name="log_mel")(x)
+        x = keras.layers.BatchNormalization(name="normalize")(x)  # per mel band
+        for i, filters in enumerate((64, 64, 128)):
+            x = keras.layers.Conv1D(filters, 3, padding="same", activation="relu",
+                                    name=f"conv{i}")(x)
+            x = keras.layers.MaxPooling1D(2, name=f"pool{i}")(x)
+        x = keras.layers.Conv1D(256, 3, padding="same", activation="relu", name="conv3")(x)
+        # 512 inputs to the 128 features: fewer would make their covariance singular.
+        x = keras.layers.Concatenate(name="pool_over_time")([
+            keras.layers.GlobalMaxPooling1D()(x), keras.layers.GlobalAveragePooling1D()(x)])
+        # Features are taken before the ReLU: units that a ReLU zeroes on every clip would make
+        # the feature covariance singular, and FID's matrix square root unreliable.
+        features = keras.layers.Dense(FEATURE_DIM, name="features")(x)
+        hidden = keras.layers.Dropout(0.3)(keras.layers.ReLU()(features))
+        logits = keras.layers.Dense(num_classes, name="logits")(hidden)
+        probs = keras.layers.Softmax(name="probs")(logits)
+        return keras.Model(audio, [features, probs], name="spoken_digit_classifier")
+
+
+def _fit_length(audio, slice_length):
+    """Batches [B, L, C] -> [B, slice_length, C]: centre-cropped if longer, zero-padded evenly
+    on both sides if shorter (the words of SC09-style clips are near the middle)."""
+    length = tf.shape(audio)[1]
+    excess = tf.maximum(length - slice_length, 0)
+    audio = audio[:, excess // 2:excess // 2 + slice_length]
+    missing = tf.maximum(slice_length - length, 0)
+    return tf.pad(audio, [[0, 0], [missing // 2, missing - missing // 2], [0, 0]])
+
+
+def _batches(labeled_batches, split, shuffle, slice_length, channels):
+    def prepare(audio, label):
+        audio = tf.convert_to_tensor(audio, tf.float32)
+        if audio.shape.rank == 2:
+            audio = audio[..., None]
+        audio = _fit_length(audio, slice_length)
+        audio.set_shape([None, slice_length, channels])
+        return audio, tf.cast(label, tf.int32)
+
+    return labeled_batches(split, shuffle).map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _train(network, labeled_batches, spec, slice_length, epochs, log):
+    """Trains `network` on split "train"; returns (accuracy, the split it was measured on)."""
+    trainer = keras.Model(network.input, network.output[1])
+    trainer.compile(keras.optimizers.Adam(LEARNING_RATE),
+                    keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    train_ds = _batches(labeled_batches, "train", True, slice_length, spec.channels)
+    trainer.fit(train_ds.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=0)
+    try:
+        test_ds = _batches(labeled_batches, "test", False, slice_length, spec.channels)
+        split = "test"
+    except ZooError as e:  # e.g. a folder of clips: no test split, report training accuracy
+        log(f"No test split to measure the {spec.name} classifier on ({e}); reporting its "
+            "accuracy on the training split instead")
+        test_ds, split = _batches(labeled_batches, "train", False, slice_length,
+                                  spec.channels), "train"
+    _, accuracy = trainer.evaluate(test_ds, verbose=0)
+    return float(accuracy), split
+
+
+def _record_matches(record, spec, slice_length):
+    return (record.get("version") == CLASSIFIER_VERSION
+            and record.get("slice_length") == slice_length
+            and record.get("sample_rate") == spec.sample_rate
+            and record.get("num_classes") == spec.num_classes
+            and record.get("channels", spec.channels) == spec.channels)
+
+
+def spoken_digit_classifier(labeled_batches, spec, slice_length, cache_stem, name, epochs=10,
+                            log=print):
+    """The cached classifier extractor of a labeled audio dataset: clips [B, slice_length, C].
+
+    labeled_batches(split, shuffle): a tf.data.Dataset of (audio float32 [B, L, C] in [-1, 1],
+        label int [B]) batches of `split` ("train" or "test"); it may raise ZooError for a
+        split that does not exist. Clips of another length are centre-cropped or zero-padded.
+    spec: the dataset's name, num_classes, channels and sample_rate (a DatasetSpec).
+    cache_stem: the path without ending of the cache: `<cache_stem>.weights.h5` holds the
+        weights, `<cache_stem>.json` the record (dataset, slice_length, sample_rate,
+        num_classes, channels, test_accuracy, accuracy_split, epochs, train_seconds,
+        version). A record for the same version, length, rate and classes is reused without
+        training; anything else is retrained and overwritten.
+    name: the extractor's name, reported beside the figures measured with it.
+
+    Trains on "train" for `epochs` (about 35 s for 2,880 one-second clips on 2 CPU cores) and
+    measures accuracy on "test", or on "train" when there is no test split (`accuracy_split`
+    in the record says which).
+    """
+    if spec.num_classes < 2:
+        raise ZooError(f"{spec.name} has no class labels to train an audio classifier on "
+                       f"(num_classes={spec.num_classes}); use a labeled dataset (a folder of "
+                       "clips with one subfolder per class, such as SC09's digits, or "
+                       "spoken_digits_espeak) to measure it with")
+    if not spec.sample_rate or spec.sample_rate <= 0:
+        raise ZooError(f"{spec.name} has no sample rate (sample_rate={spec.sample_rate}); the "
+                       "audio classifier needs one for its log-mel features")
+    weights_path, record_path = cache_stem + ".weights.h5", cache_stem + ".json"
+    network = classifier_network(slice_length, spec.channels, spec.sample_rate,
+                                 spec.num_classes)
+    if os.path.exists(record_path) and os.path.exists(weights_path):
+        with open(record_path) as f:
+            record = json.load(f)
+        if _record_matches(record, spec, slice_length):
+            network.load_weights(weights_path)
+            return Extractor(name, FEATURE_DIM, network, record["test_accuracy"])
+        log(f"The cached {spec.name} classifier at {cache_stem} is for another version or "
+            "shape; training a new one")
+    log(f"Training the {spec.name} audio classifier ({epochs} epochs); it is cached for later "
+        "evaluations")
+    start = time.monotonic()
+    accuracy, split = _train(network, labeled_batches, spec, slice_length, epochs, log)
+    seconds = time.monotonic() - start
+    os.makedirs(os.path.dirname(os.path.abspath(cache_stem)), exist_ok=True)
+    # Weights first, record last: a record on disk always means complete weights beside it.
+    with files.atomic_path(weights_path) as tmp:
+        network.save_weights(tmp)
+    files.write_json(record_path, {
+        "dataset": spec.name, "slice_length": slice_length, "sample_rate": spec.sample_rate,
+        "num_classes": spec.num_classes, "channels": spec.channels, "test_accuracy": accuracy,
+        "accuracy_split": split, "epochs": epochs, "train_seconds": round(seconds, 1),
+        "version": CLASSIFIER_VERSION})
+    logging.info("audio classifier for %s: %s accuracy %.4f", spec.name, split, accuracy)
+    return Extractor(name, FEATURE_DIM, network, accuracy)
