@@ -31,12 +31,14 @@ def machine():
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
-def train(model, workdir):
+def train(model, workdir, *flags):
+    """Trains `model` from scratch into `workdir` (with any extra command-line `flags`);
+    returns the wall time in seconds."""
     if os.path.exists(workdir):  # a fresh run, so the wall time is a whole run's
         shutil.rmtree(workdir)
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "tfgan_zoo.train", f"--model={model}",
-                    f"--workdir={workdir}"], check=True)
+                    f"--workdir={workdir}", *flags], check=True)
     return time.perf_counter() - started
 
 

@@ -1,0 +1,120 @@
+"""WaveGAN (Donahue, McAuley and Puckette, ICLR 2019) on the embedded spoken digits.
+
+Train it:
+  python -m tfgan_zoo.train --model=wavegan --preset=demo   # the CPU demo (see below)
+  python -m tfgan_zoo.train --model=wavegan                 # the paper's recipe: a GPU job
+  python -m tfgan_zoo.train --model=wavegan --preset=tiny   # seconds: smoke test, CI
+
+The default is the paper's: d=64, kernel 25, stride 4, 16,384 samples at 16 kHz, phase shuffle
+2, no batch norm, WGAN-GP (lambda 10, 5 critic updates, Adam 1e-4, 0.5/0.9), batch 64, z
+uniform in [-1, 1]. The paper trained about 200,000 steps (days on one GPU); one step of it costs
+about 9 TFLOP here, minutes on 2 CPU cores (scripts/wavegan_benchmark.py measures it).
+
+The data is `spoken_digits_espeak`: "zero".."nine" spoken by eSpeak NG in 40 voices, pitches
+and speeds, made on this machine without network (3,600 clips, about 40 s the first time),
+test voices unseen in training. `--dataset=folder:/path/to/wavs` trains on your own WAV files
+(subfolders as classes: SC09 is a folder per digit), `--dataset=spoken_digit` on TFDS's FSDD.
+
+`demo` is what a CPU can train: d=16, 8,192 samples at 8 kHz (1 s), the same losses; see the
+README's audio section for what it reaches and how long it takes.
+"""
+from ml_collections import config_dict
+
+from tfgan_zoo import config as config_lib
+from tfgan_zoo.models import wavegan
+
+PRESETS = ("tiny", "demo")
+
+
+def get_config(preset=None):
+    """Returns the WaveGAN config; `preset` picks the CPU demo or the test-sized variant."""
+    config = config_dict.ConfigDict()
+    config.model_name = "wavegan"  # the family module: tfgan_zoo/models/wavegan.py
+    config.model = wavegan.default_model_config()
+
+    config.data = config_dict.ConfigDict(
+        dict(
+            dataset="spoken_digits_espeak",  # a TFDS audio dataset or folder:/path/to/wavs
+            data_dir=config_dict.placeholder(str),  # None: TFDS's default (~/tensorflow_datasets)
+            download=True,  # may a TFDS dataset that is not prepared yet be downloaded
+            sample_rate=16_000,  # every clip is resampled to this rate
+            random_crop=False,  # clips longer than the slice: a random window, not the start
+            cache=True,
+            shuffle_buffer=10_000,
+        )
+    )
+
+    config.gan = config_dict.ConfigDict(
+        dict(
+            loss="wasserstein",
+            d_steps=5,
+            label_smoothing=0.0,
+            gp_weight=10.0,
+            r1_gamma=0.0,
+            weight_clip=0.0,
+            ema_decay=0.0,  # the paper keeps no EMA of G
+            aux_weight=1.0,  # unused: WaveGAN's conditioning is a projection discriminator
+        )
+    )
+
+    def adam(learning_rate):
+        return config_dict.ConfigDict(
+            dict(name="adam", learning_rate=learning_rate, beta_1=0.5, beta_2=0.9,
+                 clip_norm=0.0, clip_value=0.0)
+        )
+
+    config.optimizer = config_dict.ConfigDict(dict(g=adam(1e-4), d=adam(1e-4)))
+
+    config.train = config_dict.ConfigDict(
+        dict(
+            batch_size=64,  # real clips per critic update
+            num_steps=200_000,  # generator updates (the paper's order of magnitude)
+            log_every=100,
+            sample_every=1_000,  # WAV files, spectrograms and summary.audio from fixed latents
+            checkpoint_every=1_000,
+            keep_checkpoints=3,
+            num_samples=10,  # clips in each sample write (one per digit if conditional)
+            seed=0,
+            precision="float32",
+            distribute="none",
+        )
+    )
+
+    config.eval = config_dict.ConfigDict(
+        dict(
+            every=5_000,  # steps between evaluations (0: off); keeps checkpoints/best/ by FID
+            num_samples=0,  # generated clips per evaluation; 0: as many as the train split
+            split="test",
+            extractor="classifier",  # a spoken-digit classifier trained on the real clips
+            inception_weights=config_dict.placeholder(str),  # images only
+        )
+    )
+
+    config.prune = config_lib.prune_defaults()
+    config.prune.keep_dense = ("generator/to_audio",)  # the output layer: 25 x d weights
+
+    if preset == "tiny":
+        config.model.model_dim = 4
+        config.model.slice_length = 4096
+        config.model.latent_dim = 8
+        config.data.dataset = "spoken_digits_espeak/small"
+        config.train.batch_size = 4
+        config.train.num_steps = 4
+        config.train.log_every = 2
+        config.train.sample_every = 2
+        config.train.checkpoint_every = 2
+        config.train.num_samples = 4
+        config.eval.every = 0
+    elif preset == "demo":
+        config.model.model_dim = 16
+        config.model.slice_length = 8192
+        config.data.sample_rate = 8_000
+        config.train.batch_size = 32
+        config.train.num_steps = 2_000
+        config.train.log_every = 50
+        config.train.sample_every = 250
+        config.train.checkpoint_every = 250
+        config.eval.every = 500
+    elif preset:
+        raise ValueError(f"unknown preset {preset!r}; valid: {', '.join(PRESETS)}")
+    return config
