@@ -4,7 +4,6 @@ the fsyncs) ever leaves half of one. Every small file the zoo writes goes throug
 import contextlib
 import json
 import os
-import tempfile
 import uuid
 
 
@@ -12,20 +11,8 @@ import uuid
 def atomic_write(path, mode="w"):
     """Yields an open file; on a clean exit it is fsynced and renamed to `path` (and the folder
     fsynced, so the rename itself survives a crash). On an error nothing at `path` changes."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
-    try:
-        with os.fdopen(fd, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(tmp)
-        raise
-    fsync_directory(directory)
+    with atomic_path(path) as tmp, open(tmp, mode) as f:
+        yield f
 
 
 @contextlib.contextmanager

@@ -39,8 +39,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import logging
 
-from tfgan_zoo.data import folder, spoken_digits, tfds_source, wav
-from tfgan_zoo.data.pipeline import _OPTIONS  # autotune off, for the same reason as images
+from tfgan_zoo.data import folder, pipeline, spoken_digits, tfds_source, wav
 from tfgan_zoo.data.resample import resample
 from tfgan_zoo.data.spec import DatasetSpec
 from tfgan_zoo.errors import ZooError
@@ -117,13 +116,8 @@ def load(
         ds = ds.cache()
     if random_crop:  # after the cache, so that every epoch draws new windows
         ds = ds.map(fit, num_parallel_calls=tf.data.AUTOTUNE)
-    if shuffle:
-        ds = ds.shuffle(shuffle_buffer, reshuffle_each_iteration=True)
-    if repeat:
-        ds = ds.repeat()
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(_to_model_input, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE).with_options(_OPTIONS), spec
+    return pipeline.batched(ds, batch_size, shuffle and shuffle_buffer, repeat, drop_remainder,
+                            _to_model_input), spec
 
 
 def describe(data_config, split: str = "train") -> DatasetSpec:
@@ -284,24 +278,7 @@ def _open_folder(root: str, split: str, sample_rate: int) -> _Clips:
 
 def find_wavs(root: str) -> list[str]:
     """Sorted paths of the WAV files under `root`, by extension in any case; hidden skipped."""
-    if not os.path.exists(root):
-        raise ZooError(f"audio folder {root} does not exist; pass folder:/path/to/an/existing/dir")
-    if not os.path.isdir(root):
-        raise ZooError(f"{root} is not a directory; pass folder:/path/to/a/dir/of/wav/files")
-    paths = []
-    for directory, subdirs, files in os.walk(root):
-        subdirs[:] = [d for d in subdirs if not d.startswith(".")]
-        paths.extend(
-            os.path.join(directory, f)
-            for f in files
-            if f.lower().endswith(EXTENSIONS) and not f.startswith(".")
-        )
-    if not paths:
-        raise ZooError(
-            f"no WAV files in {root} (looked for .wav in any case, in all subfolders); put "
-            "them there, one subfolder per class if they have labels"
-        )
-    return sorted(paths)
+    return folder.find_files(root, EXTENSIONS, "audio", "WAV files")
 
 
 def check_wav(path: str) -> None:

@@ -84,22 +84,30 @@ def open_folder(root: str, split: str, channels: int | None) -> Source:
 
 def find_images(root: str) -> list[str]:
     """Sorted paths of the image files under `root`, by extension in any case; hidden skipped."""
+    return find_files(root, EXTENSIONS, "image", "images")
+
+
+def find_files(root: str, extensions: tuple[str, ...], kind: str, plural: str) -> list[str]:
+    """Sorted paths of the files under `root` with one of `extensions` (in any case), hidden
+    files and folders skipped; a ZooError naming `kind` folders and `plural` files if there is
+    no such folder or nothing in it."""
     if not os.path.exists(root):
-        raise ZooError(f"image folder {root} does not exist; pass folder:/path/to/an/existing/dir")
+        raise ZooError(f"{kind} folder {root} does not exist; pass folder:/path/to/an/existing/dir")
     if not os.path.isdir(root):
-        raise ZooError(f"{root} is not a directory; pass folder:/path/to/a/dir/of/images")
+        raise ZooError(f"{root} is not a directory; pass folder:/path/to/a/dir/of/"
+                       f"{plural.replace(' ', '/')}")
     paths = []
     for directory, subdirs, files in os.walk(root):
         subdirs[:] = [d for d in subdirs if not d.startswith(".")]
         paths.extend(
             os.path.join(directory, f)
             for f in files
-            if f.lower().endswith(EXTENSIONS) and not f.startswith(".")
+            if f.lower().endswith(extensions) and not f.startswith(".")
         )
     if not paths:
         raise ZooError(
-            f"no images in {root} (looked for {', '.join(EXTENSIONS)} in any case, in all "
-            "subfolders); put the images there, one subfolder per class if they have labels"
+            f"no {plural} in {root} (looked for {', '.join(extensions)} in any case, in all "
+            f"subfolders); put the {plural} there, one subfolder per class if they have labels"
         )
     return sorted(paths)
 

@@ -71,13 +71,20 @@ def load(
     ds = source.read(shuffle).map(to_stored, num_parallel_calls=tf.data.AUTOTUNE)
     if data_config.get("cache", False):
         ds = ds.cache()
-    if shuffle:
+    return batched(ds, batch_size, shuffle and shuffle_buffer, repeat, drop_remainder,
+                   _to_model_input), spec
+
+
+def batched(ds, batch_size, shuffle_buffer, repeat, drop_remainder, to_model_input):
+    """Examples -> [shuffled (buffer > 0)] -> [repeated] -> batches -> `to_model_input` ->
+    prefetched, with the pipeline options of every zoo dataset (images and audio)."""
+    if shuffle_buffer:
         ds = ds.shuffle(shuffle_buffer, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    ds = ds.map(_to_model_input, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE).with_options(_OPTIONS), spec
+    ds = ds.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(_OPTIONS)
 
 
 def describe(data_config, split: str = "train") -> DatasetSpec:

@@ -20,7 +20,11 @@ import tf_keras as keras
 
 from tfgan_zoo import latents
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.models import _conditioning as _conditioning_lib
+from tfgan_zoo.models._conditioning import conditioning as _conditioning
 
+# What the error for a conditional config on unlabeled data suggests.
+LABELED = "sklearn_digits, mnist or a folder with one subfolder per class"
 KIND = "image"
 NORMS = ("batch", "layer", "none")
 D_NORMS = NORMS + ("spectral",)
@@ -68,23 +72,9 @@ def sample_shape(cfg, spec):
     return (cfg.resolution, cfg.resolution, spec.channels)
 
 
-def _conditioning(cfg):
-    # Configs written before conditioning existed (a resumed run's config.json) are unconditional.
-    return cfg.get("conditioning", "none")
-
-
 def _num_classes(cfg, spec):
     """spec.num_classes for a conditional config (ZooError if the data has no classes), else 0."""
-    conditioning = _conditioning(cfg)
-    if conditioning == "none":
-        return 0
-    num_classes = getattr(spec, "num_classes", 0)
-    if num_classes < 2:
-        name = getattr(spec, "name", "this dataset")
-        raise ZooError(f"model.conditioning={conditioning!r} needs a labeled dataset (one with "
-                       f"classes); {name} has none: use conditioning='none' or a labeled dataset "
-                       "such as sklearn_digits, mnist or a folder with one subfolder per class")
-    return num_classes
+    return _conditioning_lib.num_classes(cfg, spec, LABELED)
 
 
 def _norm(kind, name):

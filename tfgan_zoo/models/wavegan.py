@@ -49,7 +49,12 @@ from ml_collections import config_dict
 
 from tfgan_zoo import latents
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.models import _conditioning as _conditioning_lib
+from tfgan_zoo.models._conditioning import conditioning as _conditioning
 
+# What the error for a conditional config on unlabeled data suggests.
+LABELED = ("spoken_digits_espeak or a folder of clips with one subfolder per class "
+           "(SC09's digits)")
 KIND = "audio"
 SLICE_LENGTHS = (4096, 8192, 16384, 32768, 65536)
 UPSAMPLES = ("zeros", "nn")
@@ -101,10 +106,6 @@ def _max_phase_shuffle(slice_length):
     return shortest - 1
 
 
-def _conditioning(cfg):
-    return cfg.get("conditioning", "none")
-
-
 def _post_proc_filter_len(cfg):
     return cfg.get("post_proc_filter_len", 0)
 
@@ -149,16 +150,7 @@ def sample_shape(cfg, spec):
 
 def _num_classes(cfg, spec):
     """spec.num_classes for a conditional config (ZooError if the data has no classes), else 0."""
-    conditioning = _conditioning(cfg)
-    if conditioning == "none":
-        return 0
-    num_classes = getattr(spec, "num_classes", 0)
-    if num_classes < 2:
-        name = getattr(spec, "name", "this dataset")
-        raise ZooError(f"model.conditioning={conditioning!r} needs a labeled dataset (one with "
-                       f"classes); {name} has none: use conditioning='none' or a labeled dataset "
-                       "such as a folder of clips with one subfolder per class (SC09's digits)")
-    return num_classes
+    return _conditioning_lib.num_classes(cfg, spec, LABELED)
 
 
 @keras.utils.register_keras_serializable(package="tfgan_zoo")
