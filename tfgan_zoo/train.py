@@ -1,7 +1,7 @@
 """Train a GAN from the zoo.
 
   python -m tfgan_zoo.train --model=dcgan [--preset=tiny] [--workdir=runs/dcgan]
-      [--dataset=sklearn_digits|mnist|cifar10|folder:/path] [--data_dir=DIR]
+      [--dataset=sklearn_digits|mnist|spoken_digits_espeak|folder:/path] [--data_dir=DIR]
       [--config.train.batch_size=128 ...]
 
 --model picks configs/<model>.py; --config.SECTION.KEY=VALUE overrides any value of it.
@@ -19,7 +19,7 @@ flags.DEFINE_string("model", "dcgan", "Model to train: the name of a file in con
 flags.DEFINE_string("preset", None, "A variant inside the config file, e.g. `tiny`.")
 flags.DEFINE_string("workdir", None, "Run directory (default runs/<model>[_<preset>]).")
 flags.DEFINE_string("dataset", None, "Overrides config.data.dataset: a TFDS name or "
-                    "folder:/path/to/images.")
+                    "folder:/path (images, or WAV files for audio models).")
 flags.DEFINE_string("data_dir", None, "Overrides config.data.data_dir: where TFDS datasets are "
                     "(or will be) prepared.")
 

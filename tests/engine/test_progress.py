@@ -12,6 +12,7 @@ from tfgan_zoo import config as config_lib
 from tfgan_zoo import models, pruning
 from tfgan_zoo.engine import callbacks, checkpoints, training
 from tfgan_zoo.engine.gan import GAN
+from tfgan_zoo.errors import ZooError
 from tfgan_zoo.models import dcgan
 
 LATENT = 4
@@ -160,10 +161,22 @@ def test_a_run_resumes_in_either_phase(pretrained_family, digits_data_dir, tmp_p
     assert tf.train.latest_checkpoint(f"{workdir}/checkpoints").endswith("ckpt-10")
 
 
+def test_more_pretraining_after_the_adversarial_phase_began_is_refused(
+        pretrained_family, digits_data_dir, tmp_path):
+    workdir = str(tmp_path / "run")
+    training.train(_config(digits_data_dir, pretrain_steps=2, num_steps=2), workdir,
+                   log=lambda _: None)
+    more = _config(digits_data_dir, pretrain_steps=4, num_steps=4)
+    with pytest.raises(ZooError, match="is at adversarial step 2, after 2 pre-training "
+                                       "updates: config.train.pretrain_steps=4 would pre-train "
+                                       "again"):
+        training.train(more, workdir, log=lambda _: None)
+
+
 def test_pretraining_is_refused_for_a_family_without_it(digits_data_dir):
     config = _config(digits_data_dir, pretrain_steps=4, num_steps=4)
     config.model_name = "dcgan"
-    with pytest.raises(Exception, match="has no pre-training phase; set it to 0"):
+    with pytest.raises(ZooError, match="has no pre-training phase; set it to 0"):
         training.validate(config)
 
 

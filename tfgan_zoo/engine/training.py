@@ -173,6 +173,12 @@ def _train(config, workdir_path, log, init_weights):
     result = RunResult(workdir, start_step, start_step, 0.0, spec,
                        latest_sample=kind.latest_sample(workdir.samples))
     pretrain_left = pretrain_steps(config) - int(gan.progress.pretrain_step.numpy())
+    if pretrain_left > 0 and start_step > 0:
+        raise ZooError(f"{workdir.path} is at adversarial step {start_step}, after "
+                       f"{int(gan.progress.pretrain_step.numpy())} pre-training updates: "
+                       f"config.train.pretrain_steps={pretrain_steps(config)} would pre-train "
+                       "again in the middle of the adversarial phase; keep the run's value or "
+                       "use a new --workdir")
     if start_step >= train_config.num_steps and pretrain_left <= 0:
         log(f"{workdir.path} is already at step {start_step} of {train_config.num_steps}: "
             "nothing to train. Raise --config.train.num_steps to train further.")
