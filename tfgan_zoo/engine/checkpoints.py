@@ -10,7 +10,7 @@ import os
 
 import tensorflow as tf
 
-from tfgan_zoo import files
+from tfgan_zoo import files, kinds
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.kinds import LOWER
 
@@ -42,17 +42,13 @@ class BestCheckpoint:
     def offer(self, step, results):
         """Saves the checkpoint if `results[primary]` beats the best so far."""
         value = results[self.primary]
-        if self.record is not None and not self._better(value, self.record["results"][
-                self.primary]):
+        if self.record is not None and not kinds.better(
+                self.direction, value, self.record["results"][self.primary]):
             return False
         self.manager.save(checkpoint_number=step)
         self.record = {"step": step, "primary": self.primary, "results": results}
         files.write_json(self.record_path, self.record)
         return True
-
-
-    def _better(self, new, old):
-        return new < old if self.direction == LOWER else new > old
 
 
 def find(workdir, which="best"):

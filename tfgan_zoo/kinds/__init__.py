@@ -34,6 +34,11 @@ HIGHER = "higher"  # a metric that is better when larger (classifier score, BLEU
 LOWER = "lower"  # a metric that is better when smaller (FID, NLL)
 
 
+def better(direction, new, old):
+    """Whether `new` beats `old` for a metric whose `direction` is HIGHER or LOWER."""
+    return new > old if direction == HIGHER else new < old
+
+
 class Kind:
     """Base of the kind adapters; see the module docstring for what each provides."""
 
@@ -55,9 +60,7 @@ class Kind:
 
     def better(self, metric, new, old):
         """Whether `new` beats `old` on `metric`, in the metric's own direction."""
-        if self.metrics[metric] == HIGHER:
-            return new > old
-        return new < old
+        return better(self.metrics[metric], new, old)
 
     def __repr__(self):
         return f"<kind {self.name}>"
