@@ -82,7 +82,7 @@ def load(workdir_path, which="best", *, config=None, data_dir=None):
     config = config or saved_config(workdir)
     if data_dir:
         config.data.data_dir = data_dir
-    kind = models.kind_of(models.get_family(config.model_name))
+    kind = models.kind_of_config(config)
     spec = kind.model_spec(_dataset(workdir, config, kind), config)
     gan = training.build_gan(config, spec)
     path = "untrained"

@@ -20,6 +20,7 @@ from tfgan_zoo.engine.progress import ADVERSARIAL, PRETRAIN, Progress
 from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.evaluation import scoring
+from tfgan_zoo.models._conditioning import conditioning
 
 
 @dataclasses.dataclass
@@ -89,7 +90,7 @@ def build_gan(config, spec, init_weights=None):
     gan = GAN(generator, discriminator,
               latent_dim=prior.dim, latent_distribution=prior.distribution,
               d_steps=config.gan.d_steps, ema_decay=config.gan.ema_decay, seed=config.train.seed,
-              num_classes=spec.num_classes, conditioning=config.model.get("conditioning", "none"),
+              num_classes=spec.num_classes, conditioning=conditioning(config.model),
               feature=kind.feature,
               discriminator_input=_optional(family, "discriminator_input", config.model, spec),
               pretrain_loss=_optional(family, "pretrain_loss", config.model, spec),
@@ -153,7 +154,7 @@ def _train(config, workdir_path, log, init_weights):
     validate(config)
     workdir = Workdir(workdir_path)
     workdir.check(config)
-    kind = models.kind_of(models.get_family(config.model_name))
+    kind = models.kind_of_config(config)
     tf.keras.utils.set_random_seed(config.train.seed)
     if config.train.precision != "float32":
         keras.mixed_precision.set_global_policy(config.train.precision)

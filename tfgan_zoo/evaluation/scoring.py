@@ -42,18 +42,13 @@ class Features:
         return self.stats.count
 
 
-def kind_of(config):
-    """The kind of sample of a config's model family."""
-    return models.kind_of(models.get_family(config.model_name))
-
-
 def make_extractor(config, name="classifier", weights=None, log=print):
     """The feature extractor `name` for the config's data, as its kind builds it."""
-    return kind_of(config).make_extractor(config, name, weights, log=log)
+    return models.kind_of_config(config).make_extractor(config, name, weights, log=log)
 
 
 def real_features(extractor, config, split, batch_size=256):
-    kind = kind_of(config)
+    kind = models.kind_of_config(config)
     ds, spec = kind.load(config, batch_size, split=split, shuffle=False, repeat=False,
                          drop_remainder=False)
     out = Features.empty(extractor.feature_dim)
@@ -102,7 +97,8 @@ class Scorer:
         self.real, spec = real_features(extractor, config, split)
         # As many samples as the training split has examples, so that the real-vs-real floor
         # (train split against this split) is measured with the same counts.
-        self.num_samples = num_samples or kind_of(config).describe(config, "train").num_examples
+        train = models.kind_of_config(config).describe(config, "train")
+        self.num_samples = num_samples or train.num_examples
         _check_enough(self.real.count, extractor.feature_dim,
                       f"the {split} split of {spec.name} has only {self.real.count} examples")
         _check_enough(self.num_samples, extractor.feature_dim,

@@ -64,3 +64,8 @@ def check_family(module):
 def kind_of(family):
     """The `tfgan_zoo.kinds.Kind` of a family module."""
     return kinds.get(family.KIND)
+
+
+def kind_of_config(config):
+    """The kind of sample of the family a run's config names (`config.model_name`)."""
+    return kind_of(get_family(config.model_name))
