@@ -97,8 +97,8 @@ class Scorer:
         self.real, spec = real_features(extractor, config, split)
         # As many samples as the training split has examples, so that the real-vs-real floor
         # (train split against this split) is measured with the same counts.
-        train = models.kind_of_config(config).describe(config, "train")
-        self.num_samples = num_samples or train.num_examples
+        self.num_samples = num_samples or models.kind_of_config(config).describe(
+            config, "train").num_examples
         _check_enough(self.real.count, extractor.feature_dim,
                       f"the {split} split of {spec.name} has only {self.real.count} examples")
         _check_enough(self.num_samples, extractor.feature_dim,
