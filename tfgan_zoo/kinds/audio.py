@@ -69,6 +69,17 @@ def wav_bytes(clip, sample_rate):
     return buffer.getvalue()
 
 
+def write_wav_files(directory, blobs, prefix):
+    """Writes each WAV file's bytes as <directory>/<prefix>_<i>.wav (numbers zero-padded so
+    that they sort); returns the paths."""
+    os.makedirs(directory, exist_ok=True)
+    width = len(str(max(len(blobs) - 1, 0)))
+    paths = [os.path.join(directory, f"{prefix}_{i:0{width}d}.wav") for i in range(len(blobs))]
+    for path, blob in zip(paths, blobs, strict=True):
+        files.write_bytes(path, blob)
+    return paths
+
+
 class AudioKind(Kind):
     name = "audio"
     feature = audio_data.FEATURE
@@ -140,13 +151,8 @@ class AudioKind(Kind):
             tf.summary.image("spectrograms", picture[np.newaxis], max_outputs=1)
 
     def _write_clips(self, directory, samples, sample_rate, prefix="clip"):
-        os.makedirs(directory, exist_ok=True)
-        width = len(str(max(len(samples) - 1, 0)))
-        paths = [os.path.join(directory, f"{prefix}_{i:0{width}d}.wav")
-                 for i in range(len(samples))]
-        for path, clip in zip(paths, with_channels(samples), strict=True):
-            files.write_bytes(path, wav_bytes(clip, sample_rate))
-        return paths
+        return write_wav_files(directory, [wav_bytes(clip, sample_rate)
+                                           for clip in with_channels(samples)], prefix)
 
     # Deployment.
     def served_float(self, samples):
@@ -193,14 +199,7 @@ class AudioKind(Kind):
         return [bytes(blob) for blob in outputs["wav_bytes"]]
 
     def save_files(self, outputs, directory, prefix="sample"):
-        os.makedirs(directory, exist_ok=True)
-        blobs = self.encode_files(outputs)
-        width = len(str(max(len(blobs) - 1, 0)))
-        paths = []
-        for i, blob in enumerate(blobs):
-            paths.append(os.path.join(directory, f"{prefix}_{i:0{width}d}.wav"))
-            files.write_bytes(paths[-1], blob)
-        return paths
+        return write_wav_files(directory, self.encode_files(outputs), prefix)
 
 
 KIND = AudioKind()
