@@ -1,7 +1,9 @@
 """`python -m tfgan_zoo.export` and `generate`: the SavedModel's signatures, the TFLite files,
 versions that are never half-written, and samples that agree across formats."""
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -11,6 +13,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tfgan_zoo import config as config_lib
+from tfgan_zoo import files
 from tfgan_zoo.deployment import exports, generation, tflite
 from tfgan_zoo.engine import runs, training
 from tfgan_zoo.errors import ZooError
@@ -56,9 +59,21 @@ def test_export_writes_tf_serving_layout_and_models_config(exported):
     assert os.listdir(os.path.dirname(version)) == ["1"]
 
 
+def without_console_scripts(name):
+    """os.environ with no PATH entry holding the console script `name`, as under
+    `venv/bin/python -m pytest` with the venv not activated."""
+    path = [d for d in os.environ.get("PATH", "").split(os.pathsep)
+            if d and not os.path.exists(os.path.join(d, name))]
+    return {**os.environ, "PATH": os.pathsep.join(path)}
+
+
 def test_saved_model_cli_shows_the_documented_signatures(exported):
-    out = subprocess.run(["saved_model_cli", "show", "--dir", exported[1]["path"], "--all"],
-                         capture_output=True, text=True, timeout=120).stdout
+    # The module that TensorFlow's `saved_model_cli` script runs, through this interpreter:
+    # the script itself is on PATH only when the environment's bin/ is.
+    out = subprocess.run([sys.executable, "-m", "tensorflow.python.tools.saved_model_cli",
+                          "show", "--dir", exported[1]["path"], "--all"],
+                         capture_output=True, text=True, timeout=120,
+                         env=without_console_scripts("saved_model_cli")).stdout
     for name in ("signature_def['serving_default']", "signature_def['sample']",
                  "inputs['z']", "inputs['count']", "inputs['seed']", "outputs['images']",
                  "outputs['images_float']", "DT_UINT8"):
@@ -143,6 +158,94 @@ def test_an_existing_version_is_refused_then_replaced_with_overwrite(exported, t
     assert sorted(os.listdir(os.path.dirname(meta["path"]))) == ["1"]
     # Put the full export back for the tests that follow.
     exports.export_run(run, export_dir=export_dir, version=1, overwrite=True, log=lambda _: None)
+
+
+def copy_version(exported, export_dir, version=1):
+    """The fixture's full export (SavedModel and TFLite) copied to export_dir as `version`."""
+    model_dir = os.path.join(export_dir, "dcgan_run")
+    shutil.copytree(exported[1]["path"], os.path.join(model_dir, str(version)))
+    return model_dir
+
+
+def fail_renames(monkeypatch, model_dir, failing):
+    """os.rename raises on the calls numbered in `failing` (1-based) of those under model_dir.
+    Returns the list of calls made."""
+    calls, rename = [], os.rename
+
+    def failing_rename(src, dst, *args, **kwargs):
+        if str(src).startswith(model_dir) or str(dst).startswith(model_dir):
+            calls.append((src, dst))
+            if len(calls) in failing:
+                raise OSError(5, "injected failure", src)
+        return rename(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "rename", failing_rename)
+    return calls
+
+
+def servable(model_dir, version=1):
+    return os.path.exists(os.path.join(model_dir, str(version), "saved_model.pb"))
+
+
+@pytest.mark.parametrize("atomic_exchange", [True, False])
+def test_overwrite_failing_at_its_second_rename_keeps_a_servable_version(
+        exported, tmp_path, monkeypatch, atomic_exchange):
+    model_dir = copy_version(exported, str(tmp_path))
+    if not atomic_exchange:  # as on a system without renameat2 (macOS, Windows, some NFS)
+        monkeypatch.setattr(files, "exchange", lambda a, b: False)
+    calls = fail_renames(monkeypatch, model_dir, failing={2})
+    overwrite = functools.partial(exports.export_run, exported[0], export_dir=str(tmp_path),
+                                  version=1, overwrite=True, formats=["saved_model"],
+                                  log=lambda _: None)
+    if atomic_exchange:  # one renameat2, no os.rename: the new version is in place
+        overwrite()
+        assert calls == [] and not os.path.exists(os.path.join(model_dir, "1", "tflite"))
+    else:  # the old version was moved aside, the new one failed to move in: the old is back
+        with pytest.raises(OSError, match="injected failure"):
+            overwrite()
+        assert len(calls) == 3 and os.path.isdir(os.path.join(model_dir, "1", "tflite"))
+    assert servable(model_dir)
+    assert os.listdir(model_dir) == ["1"]  # no staging or moved-aside folder left
+
+
+def test_the_next_export_puts_back_what_a_crashed_overwrite_moved_aside(
+        exported, tmp_path, monkeypatch):
+    model_dir = copy_version(exported, str(tmp_path))
+    monkeypatch.setattr(files, "exchange", lambda a, b: False)
+    # Every rename fails from the second on, the putting back too: what a process killed
+    # between the two renames of an overwrite leaves.
+    fail_renames(monkeypatch, model_dir, failing=range(2, 100))
+    with pytest.raises(OSError, match="injected failure"):
+        exports.export_run(exported[0], export_dir=str(tmp_path), version=1, overwrite=True,
+                           formats=["saved_model"], log=lambda _: None)
+    (aside,) = [f for f in os.listdir(model_dir) if "-replaced-" in f]
+    assert not servable(model_dir) and os.listdir(os.path.join(model_dir, aside)) == ["version"]
+    # An exchange that crashed before deleting the old version leaves it as staging.
+    shutil.copytree(os.path.join(model_dir, aside, "version"),
+                    os.path.join(model_dir, ".1-incomplete-999999999-abcd1234"))
+    monkeypatch.undo()
+
+    said = []
+    meta = exports.export_run(exported[0], export_dir=str(tmp_path), formats=["saved_model"],
+                              log=said.append)
+    assert servable(model_dir, 1) and os.path.isdir(os.path.join(model_dir, "1", "tflite"))
+    assert meta["version"] == 2 and servable(model_dir, 2)
+    assert sorted(os.listdir(model_dir)) == ["1", "2"]
+    assert said[:3] == [
+        f"Restored {model_dir}/1 from {model_dir}/{aside}: an export --overwrite had stopped "
+        "between moving it aside and renaming the new version in",
+        f"Removed {model_dir}/{aside}, left behind by an interrupted export",
+        f"Removed {model_dir}/.1-incomplete-999999999-abcd1234, left behind by an interrupted "
+        "export"]
+    assert f'base_path: "{model_dir}"' in open(tmp_path / "models.config").read()
+
+
+def test_an_export_still_running_keeps_its_staging_folder(exported, tmp_path):
+    model_dir = copy_version(exported, str(tmp_path))
+    running = os.path.join(model_dir, f".2-incomplete-{os.getppid()}-abcd1234")
+    os.makedirs(running)
+    exports.recover(model_dir, log=lambda line: pytest.fail(line))
+    assert os.path.isdir(running)
 
 
 def test_a_failed_export_leaves_nothing_behind(exported, tmp_path, monkeypatch):

@@ -208,3 +208,45 @@ def test_sparse_conversion_matches_and_shrinks(tmp_path, unconditional):
         tflite.check(path, g, mode, kind=image_kind.KIND, z=_latents(8, 64))
     _, dense = unconditional
     assert os.path.getsize(paths["float32"]) < 0.5 * os.path.getsize(dense["float32"])
+
+
+def test_a_conversion_that_takes_too_long_is_stopped_and_writes_nothing(tmp_path):
+    out_dir = tmp_path / "tflite"
+    g = keras.Sequential([keras.Input((8,), name="z"), keras.layers.Dense(4)])
+    # A second is not enough for the child even to import TensorFlow.
+    with pytest.raises(ZooError) as error:
+        tflite.convert(_save(g, str(tmp_path), "g"), str(out_dir), ("float32", "int8"),
+                       output_name="images", batch=1, latent_dim=8,
+                       latent_distribution="normal", num_classes=0, timeout_s=1)
+    assert str(error.value) == (
+        "the TFLite conversion of float32, int8 did not finish within 1 s and was stopped; no "
+        ".tflite file was written. What to do: on a slow or busy machine allow more time with "
+        "--tflite_timeout=SECONDS, or convert fewer modes at once (--quantize=none, then the "
+        "others)")
+    assert sorted(os.listdir(tmp_path)) == ["g.keras"]  # no output folder, no staging folder
+    if os.path.isdir("/proc"):  # and the child is gone
+        assert not [pid for pid in os.listdir("/proc") if pid.isdigit()
+                    and str(tmp_path) in _cmdline(pid)]
+
+
+def _cmdline(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def test_the_default_time_limit_grows_with_the_modes(tmp_path, monkeypatch):
+    limits = []
+
+    def child(keras_path, stage, modes, timeout_s, options):
+        limits.append(timeout_s)
+        return {mode: {"ok": False, "error": "stop here"} for mode in modes}
+
+    monkeypatch.setattr(tflite, "_run_child", child)
+    for modes in (("float32",), tflite.MODES):
+        with pytest.raises(ZooError):
+            tflite.convert("g.keras", str(tmp_path), modes, output_name="images", batch=1,
+                           latent_dim=8, latent_distribution="normal", num_classes=0)
+    assert limits == [tflite.TIMEOUT_PER_MODE_S, 4 * tflite.TIMEOUT_PER_MODE_S]

@@ -9,7 +9,7 @@ Prints a table of the checkpoint's figures beside the real-data floor (the train
 scored the same way) and writes it as JSON to <workdir>/eval/<checkpoint>.json.
 """
 
-from absl import app, flags
+from absl import flags
 
 from tfgan_zoo import cli_common
 
@@ -42,7 +42,6 @@ def table(results, floor):
 
 def _run(argv):
     del argv
-    cli_common.quiet_logging()
     with cli_common.user_errors():
         from tfgan_zoo.evaluation import report as evaluation  # TensorFlow loads after flags
 
@@ -60,7 +59,7 @@ def _run(argv):
 
 
 def main(argv=None):
-    app.run(_run, argv=argv)
+    cli_common.run(_run, argv)
 
 
 if __name__ == "__main__":

@@ -3,12 +3,13 @@
   python -m tfgan_zoo.export --workdir=runs/dcgan [--format=saved_model,tflite]
       [--quantize=none,float16,dynamic,int8] [--version=N] [--overwrite]
       [--export_dir=export] [--name=NAME] [--checkpoint=best|latest|STEP] [--tflite_batch=1]
+      [--tflite_timeout=SECONDS]
 
 Writes <export_dir>/<name>/<version>/ (TF Serving's layout; the SavedModel has the signatures
 serving_default and sample) with tflite/generator_<mode>.tflite beside it, and refreshes
 <export_dir>/models.config. Every variant is checked against the Keras generator first.
 """
-from absl import app, flags
+from absl import flags
 
 from tfgan_zoo import cli_common
 
@@ -25,23 +26,25 @@ flags.DEFINE_string("export_dir", "export", "Base folder: <export_dir>/<name>/<v
 flags.DEFINE_string("name", None, "Model name for TF Serving (default: the workdir's name).")
 flags.DEFINE_string("checkpoint", "best", "best (falls back to latest), latest or a step.")
 flags.DEFINE_integer("tflite_batch", 1, "Fixed batch of the TFLite models.", lower_bound=1)
+flags.DEFINE_integer("tflite_timeout", None, "Seconds the TFLite conversion may take before it "
+                     "is stopped (default: 10 minutes per --quantize mode).", lower_bound=1)
 
 
 def _run(argv):
     del argv
-    cli_common.quiet_logging()
     with cli_common.user_errors():
         from tfgan_zoo.deployment import exports  # TensorFlow loads after the flags are checked
 
         meta = exports.export_run(
             FLAGS.workdir, export_dir=FLAGS.export_dir, name=FLAGS.name, version=FLAGS.version,
             formats=FLAGS.format, quantize=FLAGS.quantize, which=FLAGS.checkpoint,
-            tflite_batch=FLAGS.tflite_batch, overwrite=FLAGS.overwrite)
+            tflite_batch=FLAGS.tflite_batch, overwrite=FLAGS.overwrite,
+            tflite_timeout=FLAGS.tflite_timeout)
     print(exports.summary(meta))
 
 
 def main(argv=None):
-    app.run(_run, argv=argv)
+    cli_common.run(_run, argv)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,12 @@
 then renamed over it, so neither a reader nor a crash mid-write (even a power cut, thanks to
 the fsyncs) ever leaves half of one. Every small file the zoo writes goes through here."""
 import contextlib
+import ctypes
+import errno
+import functools
 import json
 import os
+import sys
 import uuid
 
 
@@ -62,3 +66,48 @@ def write_bytes(path, data):
 
 def write_json(path, value):
     write_text(path, json.dumps(value, indent=2))
+
+
+def fsync_tree(path):
+    """Makes every file and folder under `path` durable: for a directory that a library wrote
+    (a SavedModel) before it is renamed into place."""
+    for root, _, names in os.walk(path):
+        for name in names:
+            with open(os.path.join(root, name), "rb") as f:
+                os.fsync(f.fileno())
+        fsync_directory(root)
+
+
+_AT_FDCWD = -100  # <fcntl.h>: paths relative to the working directory
+_RENAME_EXCHANGE = 2  # <linux/fs.h>
+
+
+def exchange(a, b):
+    """Swaps the paths `a` and `b` (files or directories, both existing, on one file system) in
+    one atomic rename, so that no reader ever finds either path missing. Returns False, having
+    changed nothing, where that cannot be done: it takes Linux's renameat2 (glibc 2.28+) and a
+    file system that supports RENAME_EXCHANGE (ext4, xfs, btrfs, tmpfs do; some network and
+    FUSE file systems do not)."""
+    renameat2 = _renameat2()
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # not supported here
+        return False
+    raise OSError(code, os.strerror(code), a, None, b)
+
+
+@functools.cache
+def _renameat2():
+    """libc's renameat2, or None (not Linux, or a libc without it)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                         ctypes.c_uint]
+    return function

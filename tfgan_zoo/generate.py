@@ -11,7 +11,7 @@ samples. Conditional models draw classes in turn (one column per class) unless -
 import math
 import os
 
-from absl import app, flags
+from absl import flags
 
 from tfgan_zoo import cli_common
 from tfgan_zoo.errors import ZooError
@@ -31,7 +31,6 @@ flags.DEFINE_integer("scale", 4, "Enlarge the grid this many times (nearest neig
 
 def _run(argv):
     del argv
-    cli_common.quiet_logging()
     with cli_common.user_errors():
         out_dir = os.path.dirname(os.path.abspath(FLAGS.out or "."))
         if not os.path.isdir(out_dir):
@@ -51,7 +50,7 @@ def _run(argv):
 
 
 def main(argv=None):
-    app.run(_run, argv=argv)
+    cli_common.run(_run, argv)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ pruning.json (per-layer sparsity, sizes) and prune_report.json (quality before a
 """
 import os
 
-from absl import app, flags
+from absl import flags
 
 from tfgan_zoo import cli_common
 
@@ -36,7 +36,6 @@ flags.DEFINE_integer("num_samples", 0, "Samples for the before/after evaluation 
 
 def _run(argv):
     del argv
-    cli_common.quiet_logging()
     new_workdir = FLAGS.new_workdir or (
         f"{FLAGS.workdir.rstrip(os.sep)}_pruned{round(FLAGS.target_sparsity * 100):02d}")
     with cli_common.user_errors():
@@ -51,7 +50,7 @@ def _run(argv):
 
 
 def main(argv=None):
-    app.run(_run, argv=argv)
+    cli_common.run(_run, argv)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow_datasets as tfds
 
+from tfgan_zoo.data.embedded import EmbeddedBuilder
+
 NAME = "sklearn_digits"
 TEST_FRACTION = 0.2
 SPLIT_SEED = 0
@@ -51,11 +53,14 @@ def split_indices(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-class SklearnDigits(tfds.core.GeneratorBasedBuilder):
+class SklearnDigits(EmbeddedBuilder, tfds.core.GeneratorBasedBuilder):
     """scikit-learn's 8x8 handwritten digits, prepared offline."""
 
     VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "First release: stratified 80/20 split with random_state=0."}
+
+    def how_prepared(self) -> str:
+        return "from the copy shipped with scikit-learn"
 
     def _info(self) -> tfds.core.DatasetInfo:
         return tfds.core.DatasetInfo(

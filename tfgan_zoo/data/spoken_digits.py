@@ -35,6 +35,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from tfgan_zoo.data import espeak
+from tfgan_zoo.data.embedded import EmbeddedBuilder
 from tfgan_zoo.data.resample import resample
 
 NAME = "spoken_digits_espeak"
@@ -166,7 +167,7 @@ _CITATION = """\
 """
 
 
-class SpokenDigitsEspeak(tfds.core.GeneratorBasedBuilder):
+class SpokenDigitsEspeak(EmbeddedBuilder, tfds.core.GeneratorBasedBuilder):
     """Spoken digits zero..nine synthesised with eSpeak NG, 16 kHz, 16,384 samples."""
 
     VERSION = tfds.core.Version("1.0.0")
@@ -193,6 +194,11 @@ class SpokenDigitsEspeak(tfds.core.GeneratorBasedBuilder):
         ),
     ]
     DEFAULT_CONFIG_NAME = "full"
+
+    def how_prepared(self) -> str:
+        config = self.builder_config
+        clips = config.num_examples("train") + config.num_examples("test")
+        return f"by synthesising {clips:,} clips with eSpeak NG"
 
     def _info(self) -> tfds.core.DatasetInfo:
         return tfds.core.DatasetInfo(

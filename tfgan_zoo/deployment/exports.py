@@ -10,12 +10,16 @@ checked against the Keras generator before the version directory appears. What
 
 A version is written into a hidden temporary directory next to it and renamed into place when
 complete, so TF Serving (which polls for integer directories) never loads half of one, and a
-failed export leaves the previous versions as they were.
+failed export leaves the previous versions as they were. `--overwrite` swaps the new version
+with the old in one atomic rename where the system allows it (see _move_into_place), so the
+version never goes missing; what an interrupted export leaves behind is put right by the next
+one (see recover).
 """
 import dataclasses
 import gzip
 import json
 import os
+import re
 import shutil
 import tempfile
 
@@ -39,11 +43,13 @@ CHECK_SEED = 20_261_128
 
 def export_run(workdir_path, *, export_dir="export", name=None, version=None,
                formats=FORMATS, quantize=tuple(QUANTIZE), which="best", tflite_batch=1,
-               overwrite=False, log=print):
-    """Exports checkpoint `which` of a run; returns the metadata written to tfgan_zoo.json."""
+               overwrite=False, tflite_timeout=None, log=print):
+    """Exports checkpoint `which` of a run; returns the metadata written to tfgan_zoo.json.
+    `tflite_timeout`: seconds the TFLite converter may take (default: tflite.convert's)."""
     _check_choices(formats, quantize)
     name = name or _default_name(workdir_path)
     model_dir = os.path.join(os.path.abspath(export_dir), name)
+    recover(model_dir, log)
     version = version or _next_version(model_dir)
     final = os.path.join(model_dir, str(version))
     if os.path.exists(final) and not overwrite:
@@ -52,9 +58,11 @@ def export_run(workdir_path, *, export_dir="export", name=None, version=None,
     run = runs.load(workdir_path, which)
     generator = run.plain_sampler()
     os.makedirs(model_dir, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{version}-incomplete-", dir=model_dir)
+    # The pid tells the next export whether this one is still running (see recover).
+    staging = tempfile.mkdtemp(prefix=f".{version}-incomplete-{os.getpid()}-", dir=model_dir)
     try:
-        meta = _write_version(run, generator, staging, formats, quantize, tflite_batch, log)
+        meta = _write_version(run, generator, staging, formats, quantize, tflite_batch,
+                              tflite_timeout, log)
         meta.update(name=name, version=version, path=final)
         os.makedirs(os.path.join(staging, os.path.dirname(METADATA)), exist_ok=True)
         files.write_json(os.path.join(staging, METADATA), meta)
@@ -66,7 +74,8 @@ def export_run(workdir_path, *, export_dir="export", name=None, version=None,
     return meta
 
 
-def _write_version(run, generator, directory, formats, quantize, tflite_batch, log):
+def _write_version(run, generator, directory, formats, quantize, tflite_batch, tflite_timeout,
+                   log):
     z, labels = check_inputs(run.gan.prior, run.gan.num_classes)
     expected = _keras_samples(generator, z, labels)
     meta = _describe(run)
@@ -80,8 +89,8 @@ def _write_version(run, generator, directory, formats, quantize, tflite_batch, l
         meta["saved_model"] = _check_saved_model(directory, run.kind, z, labels, expected)
     if "tflite" in formats:
         meta["tflite"] = _write_tflite(run, generator, os.path.join(directory, "tflite"),
-                                       [QUANTIZE[q] for q in quantize], tflite_batch, z, labels,
-                                       log)
+                                       [QUANTIZE[q] for q in quantize], tflite_batch,
+                                       tflite_timeout, z, labels, log)
     return meta
 
 
@@ -128,7 +137,7 @@ def _check_saved_model(directory, kind, z, labels, expected):
             "variables_gzipped_bytes": variables["gzipped_bytes"]}
 
 
-def _write_tflite(run, generator, directory, modes, batch, z, labels, log):
+def _write_tflite(run, generator, directory, modes, batch, timeout_s, z, labels, log):
     sparse = bool(run.config.prune.enabled)
     unsupported = [m for m in modes if m not in run.kind.tflite_modes]
     if unsupported:
@@ -143,7 +152,8 @@ def _write_tflite(run, generator, directory, modes, batch, z, labels, log):
                                latent_dim=run.gan.latent_dim,
                                latent_distribution=run.gan.latent_distribution,
                                num_classes=run.gan.num_classes,
-                               output_name=run.kind.tflite_output, sparse=sparse)
+                               output_name=run.kind.tflite_output, sparse=sparse,
+                               timeout_s=timeout_s)
     report = {}
     for mode, path in paths.items():
         checked = tflite.check(path, generator, mode, kind=run.kind, z=z, labels=labels)
@@ -169,15 +179,100 @@ def sizes(paths):
 
 
 def _move_into_place(staging, final):
-    """Renames the finished `staging` to `final`; an old `final` (--overwrite) is moved aside
-    first and deleted only once the new one is in place."""
-    old = None
-    if os.path.exists(final):
-        old = tempfile.mkdtemp(prefix=".replaced-", dir=os.path.dirname(final))
-        os.rename(final, os.path.join(old, "version"))
-    os.rename(staging, final)
-    if old:
-        shutil.rmtree(old, ignore_errors=True)
+    """Makes the finished `staging` the version at `final`, deleting an old `final`
+    (--overwrite) once the new one is in place.
+
+    The old and the new are exchanged in one atomic rename where the system allows it
+    (files.exchange): `final` always holds a whole version, so TF Serving never finds it
+    missing. A server that has already loaded that version number keeps serving the old model
+    from memory until it restarts (it loads a number once); a new --version is what it picks
+    up by itself. Elsewhere the old version is moved aside and the new renamed in: between
+    those two renames the version is missing, so an error there puts the old one back, and a
+    crash there is repaired by the next export (recover).
+    """
+    files.fsync_tree(staging)  # the files reach the disk before a rename makes them the version
+    if not os.path.exists(final):
+        os.rename(staging, final)
+    elif files.exchange(staging, final):
+        shutil.rmtree(staging, ignore_errors=True)  # the old version, now at staging
+    else:
+        _replace_by_two_renames(staging, final)
+    files.fsync_directory(os.path.dirname(final))
+
+
+def _replace_by_two_renames(staging, final):
+    aside = tempfile.mkdtemp(prefix=f".{os.path.basename(final)}-replaced-{os.getpid()}-",
+                             dir=os.path.dirname(final))
+    old = os.path.join(aside, "version")
+    os.rename(final, old)
+    try:
+        os.rename(staging, final)
+    except BaseException:
+        os.rename(old, final)  # should this fail too, the next export puts it back (recover)
+        os.rmdir(aside)
+        raise
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+# What an export leaves beside the versions while it runs: `.<version>-incomplete-<pid>-*` (the
+# version being written; after an exchange, the old one being deleted) and
+# `.<version>-replaced-<pid>-*/version` (the old version moved aside). Exports from before the
+# pid was recorded wrote `.<version>-incomplete-*` and `.replaced-*/version`.
+_LEFTOVER = re.compile(r"\.(?:(?P<version>\d+)-)?(?P<kind>incomplete|replaced)-(?:(?P<pid>\d+)-)?")
+
+
+def recover(model_dir, log=print):
+    """Puts right what interrupted exports left in `model_dir`: a version moved aside by an
+    --overwrite that stopped between its two renames is put back where no version has taken
+    its place, and every other leftover of an export that is no longer running is deleted.
+    Says what it did through `log`."""
+    leftovers = [m for m in map(_LEFTOVER.match, _listdir(model_dir))
+                 if m and not _running(m["pid"])]
+    restored = False
+    for match in sorted(leftovers, key=lambda m: m["kind"] != "replaced"):  # restore first
+        path = os.path.join(model_dir, match.string)
+        if match["kind"] == "replaced":
+            restored |= _restore(path, match["version"], log)
+        if os.path.exists(path):
+            shutil.rmtree(path, ignore_errors=True)
+            log(f"Removed {path}, left behind by an interrupted export")
+    if restored:
+        write_models_config(os.path.dirname(model_dir))
+
+
+def _restore(aside, version, log):
+    """Renames `aside`/version back to its version directory if that is missing; True if so."""
+    old = os.path.join(aside, "version")
+    if version is None:  # an export from before the number was in the name
+        try:
+            version = str(read_metadata(old)["version"])
+        except (ZooError, OSError, ValueError, KeyError):
+            return False
+    final = os.path.join(os.path.dirname(aside), version)
+    # The metadata is the last file of a version: with it, the version moved aside is whole.
+    if os.path.exists(final) or not os.path.exists(os.path.join(old, METADATA)):
+        return False
+    os.rename(old, final)
+    log(f"Restored {final} from {aside}: an export --overwrite had stopped between moving it "
+        "aside and renaming the new version in")
+    return True
+
+
+def _running(pid):
+    """Whether the export process `pid` (None: unknown) is still running, in another process."""
+    if pid is None or int(pid) == os.getpid() or os.name != "posix":
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def _listdir(path):
+    return sorted(os.listdir(path)) if os.path.isdir(path) else []
 
 
 def write_models_config(export_dir):

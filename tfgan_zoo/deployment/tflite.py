@@ -15,7 +15,8 @@ Shape/Pack/StridedSlice ops into the graph. `run` chunks larger inputs over that
 The conversion itself runs in a child process (`python -m tfgan_zoo.deployment.tflite`):
 TFLiteConverter leaks about 20 MB per convert() call (tensorflow/tensorflow#122598). The child
 writes into a staging folder; the files move into place only when every mode converted, so a
-failure or a crash changes nothing in the output folder.
+failure, a crash or a child stopped for taking too long (`timeout_s`) changes nothing in the
+output folder.
 
 `sparse=True` (pruned generators) adds EXPERIMENTAL_SPARSITY to the SPARSE_MODES, which stores
 their kernels in a sparse encoding (see SPARSE_MODES for why not the quantised ones).
@@ -45,6 +46,10 @@ MODES = ("float32", "float16", "dynamic", "int8")
 SPARSE_MODES = ("float32", "float16")
 SIGNATURE = "serving_default"
 DEFAULT_CALIBRATION_STEPS = 128
+# The child's time limit, per mode converted. A mode takes seconds for the zoo's generators on
+# this project's 2-core machine (int8, calibrating, the longest); a converter stuck for ten
+# minutes on one is not going to finish.
+TIMEOUT_PER_MODE_S = 600
 
 
 def filename(mode):
@@ -57,11 +62,12 @@ def filename(mode):
 
 def convert(keras_path, out_dir, modes, *, batch, latent_dim, latent_distribution, num_classes,
             output_name, sparse=False, calibration_seed=0,
-            calibration_steps=DEFAULT_CALIBRATION_STEPS):
+            calibration_steps=DEFAULT_CALIBRATION_STEPS, timeout_s=None):
     """Converts the generator saved at `keras_path` to one `generator_<mode>.tflite` per mode in
     `out_dir`, all in one child process; the signature's output is named `output_name` (the
     kind's). Returns {mode: path}. When a mode fails, ZooError names it and the op at fault,
-    and no file is written."""
+    and no file is written. The child is stopped after `timeout_s` seconds (default
+    TIMEOUT_PER_MODE_S per mode), with a ZooError and no file written."""
     modes = tuple(modes)
     unknown = [m for m in modes if m not in MODES]
     if unknown:
@@ -69,8 +75,9 @@ def convert(keras_path, out_dir, modes, *, batch, latent_dim, latent_distributio
     out_dir = os.path.abspath(out_dir)
     os.makedirs(os.path.dirname(out_dir), exist_ok=True)
     # Staged next to out_dir, on the same file system, so that os.replace is atomic.
+    timeout_s = timeout_s or TIMEOUT_PER_MODE_S * len(modes)
     with tempfile.TemporaryDirectory(prefix=".tflite-", dir=os.path.dirname(out_dir)) as stage:
-        _raise_on_failures(_run_child(keras_path, stage, modes, [
+        _raise_on_failures(_run_child(keras_path, stage, modes, timeout_s, [
             "--batch", str(batch), "--latent_dim", str(latent_dim),
             "--latent_distribution", latent_distribution, "--num_classes", str(num_classes),
             "--output_name", output_name,
@@ -83,20 +90,31 @@ def convert(keras_path, out_dir, modes, *, batch, latent_dim, latent_distributio
     return paths
 
 
-def _run_child(keras_path, stage, modes, options):
+def _run_child(keras_path, stage, modes, timeout_s, options):
     """Runs `python -m tfgan_zoo.deployment.tflite` writing into `stage`; returns its per-mode
-    result."""
+    result. A child still running after `timeout_s` seconds is killed (ZooError)."""
     result_path = os.path.join(stage, "result.json")
-    proc = subprocess.run(
-        [sys.executable, "-m", __name__, "--keras_path", os.path.abspath(keras_path),
-         "--out_dir", stage, "--modes", ",".join(modes), "--result", result_path] + options,
-        capture_output=True, text=True)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", __name__, "--keras_path", os.path.abspath(keras_path),
+             "--out_dir", stage, "--modes", ",".join(modes), "--result", result_path] + options,
+            capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:  # subprocess.run has killed and reaped the child
+        raise ZooError(
+            f"the TFLite conversion of {', '.join(modes)} did not finish within "
+            f"{_duration(timeout_s)} and was stopped; no .tflite file was written. What to do: "
+            "on a slow or busy machine allow more time with --tflite_timeout=SECONDS, or "
+            "convert fewer modes at once (--quantize=none, then the others)") from None
     if not os.path.exists(result_path):
         tail = (proc.stderr or proc.stdout)[-2000:]
         raise ZooError(f"the TFLite converter process failed (exit {proc.returncode}) before "
                        f"converting anything:\n{tail}")
     with open(result_path) as f:
         return json.load(f)
+
+
+def _duration(seconds):
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _raise_on_failures(result):
