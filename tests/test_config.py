@@ -61,3 +61,33 @@ def test_label_smoothing_with_a_loss_that_cannot_take_it():
     config.gan.loss, config.gan.label_smoothing = "hinge", 0.1
     with pytest.raises(ZooError, match="label_smoothing does not apply to the 'hinge' loss"):
         training.validate(config)
+
+
+@pytest.mark.parametrize("batch_size, d_steps, ok", [(4, 2, True), (2, 3, True), (3, 1, False),
+                                                     (3, 2, False), (1, 1, False)])
+def test_each_replica_gets_an_equal_share_of_every_discriminator_batch(batch_size, d_steps, ok):
+    # A step's batch holds batch_size * d_steps examples; each replica splits its share into
+    # d_steps slices. 3 x 2 over 2 replicas fails in tf.split, 3 x 1 weights the replica with
+    # one example double, 1 x 1 leaves a replica with none (both seen).
+    config = config_lib.load("dcgan", "tiny")
+    config.train.batch_size, config.gan.d_steps = batch_size, d_steps
+    config_lib.validate_replicas(config, 1)
+    if ok:
+        config_lib.validate_replicas(config, 2)
+        return
+    with pytest.raises(ZooError, match=rf"config.train.batch_size={batch_size} does not split "
+                                       r"evenly over the 2 replicas"):
+        config_lib.validate_replicas(config, 2)
+
+
+def test_a_batch_that_does_not_split_over_replicas_is_refused_before_training(
+        tmp_path, digits_data_dir, two_cpu_strategy, monkeypatch):
+    monkeypatch.setattr(training, "make_strategy", lambda name: two_cpu_strategy)
+    config = config_lib.load("dcgan", "tiny")
+    config.data.data_dir = digits_data_dir
+    config.train.distribute, config.train.batch_size, config.gan.d_steps = "mirrored", 3, 2
+    with pytest.raises(ZooError, match=r"^config.train.batch_size=3 does not split evenly over "
+                                       r"the 2 replicas of config.train.distribute='mirrored'.*"
+                                       r"config.gan.d_steps=2.*--config.train.batch_size=4"):
+        training.train(config, str(tmp_path / "run"), log=lambda _: None)
+    assert not (tmp_path / "run").exists()

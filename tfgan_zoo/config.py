@@ -104,6 +104,26 @@ def validate(config):
            f"config.train.distribute={train.distribute!r}; valid: {', '.join(STRATEGIES)}")
 
 
+def validate_replicas(config, replicas):
+    """Checks that each of `replicas` (the distribution strategy's replicas in sync) gets the
+    same share of every discriminator update's `config.train.batch_size` examples; raises
+    ZooError otherwise.
+
+    A step's batch holds batch_size * d_steps examples, and each replica splits its share into
+    d_steps slices: an uneven share fails in that split, weights some examples more than others
+    in the summed gradients, or leaves a replica with none.
+    """
+    train = config.train
+    if train.batch_size % replicas:
+        multiple = -(-train.batch_size // replicas) * replicas
+        raise ZooError(
+            f"config.train.batch_size={train.batch_size} does not split evenly over the "
+            f"{replicas} replicas of config.train.distribute={train.distribute!r}: each of "
+            f"the config.gan.d_steps={config.gan.d_steps} discriminator updates of a step "
+            f"shares its batch_size examples among them; pass a multiple of {replicas}, e.g. "
+            f"--config.train.batch_size={multiple}")
+
+
 def to_json(config):
     """The resolved config as indented JSON, as written to `<workdir>/config.json`."""
     return json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n"

@@ -218,7 +218,9 @@ def test_a_cache_of_another_version_or_length_is_retrained(trained, labeled_batc
     shutil.copy(stem + ".weights.h5", copy + ".weights.h5")
     with open(stem + ".json") as f:
         record = json.load(f)
-    for change in ({"version": ax.CLASSIFIER_VERSION - 1}, {"slice_length": 8192}):
+    # accuracy_split "train": a record from before a part of a test-less split was held out.
+    for change in ({"version": ax.CLASSIFIER_VERSION - 1}, {"slice_length": 8192},
+                   {"accuracy_split": "train"}):
         with open(copy + ".json", "w") as f:
             json.dump({**record, **change}, f)
         messages = []
@@ -228,10 +230,11 @@ def test_a_cache_of_another_version_or_length_is_retrained(trained, labeled_batc
         assert any("another version or shape" in m for m in messages)
         with open(copy + ".json") as f:
             assert json.load(f)["version"] == ax.CLASSIFIER_VERSION
-    assert calls == [LENGTH, LENGTH]
+    assert calls == [LENGTH, LENGTH, LENGTH]
 
 
-def test_without_a_test_split_training_accuracy_is_reported(labeled_batches, tmp_path):
+def test_without_a_test_split_accuracy_is_measured_on_held_out_clips(labeled_batches,
+                                                                     tmp_path):
     def train_only(split, shuffle):
         if split != "train":
             raise ZooError(f"no split {split!r}")
@@ -242,9 +245,10 @@ def test_without_a_test_split_training_accuracy_is_reported(labeled_batches, tmp
                                            "x", epochs=1, log=messages.append)
     with open(tmp_path / "c.json") as f:
         record = json.load(f)
-    assert record["accuracy_split"] == "train" and record["slice_length"] == 4096
+    assert record["accuracy_split"] == ax.HELD_OUT and record["slice_length"] == 4096
     assert record["test_accuracy"] == extractor.test_accuracy
-    assert any("training split instead" in m for m in messages)
+    assert any("every 5th clip of the training split is held out to measure it" in m
+               for m in messages)
     assert extractor(np.zeros((2, 4096, 1), np.float32))[0].shape == (2, 128)
 
 

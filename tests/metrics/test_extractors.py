@@ -69,3 +69,13 @@ def test_inception_loads_weights_from_a_local_file(tmp_path):
     features, probs = extractor(np.zeros((2, 28, 28, 1), np.float32))
     assert features.shape == (2, 2048) and probs.shape == (2, 1000)
     assert extractor.name == "inception_v3:pool3"
+
+
+def test_hold_out_keeps_every_fifth_example_out_of_training():
+    import tensorflow as tf
+
+    samples = tf.data.Dataset.from_tensor_slices((tf.range(12), tf.range(12) % 2)).batch(5)
+    train, held = extractors.hold_out(samples, batch_size=4, shuffle_buffer=100)
+    trained = sorted(int(x) for batch, _ in train for x in batch)
+    assert [int(x) for batch, _ in held for x in batch] == [0, 5, 10]
+    assert trained == [1, 2, 3, 4, 6, 7, 8, 9, 11]

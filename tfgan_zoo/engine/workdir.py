@@ -19,9 +19,11 @@ from tfgan_zoo import files
 from tfgan_zoo.errors import ZooError
 
 # What a resumed run may not change: the checkpoint would not fit the new model (a pruned run's
-# also holds masks), or the run would silently switch data. Training length, logging,
-# optimizers and data_dir may change.
-FIXED_KEYS = ("model_name", "model", "data.dataset", "data.channels", "prune")
+# also holds masks), or the run would silently switch data (audio resampled to another rate is
+# other data for the same model). Training length, logging, optimizers, the GAN's losses,
+# penalties and EMA (tfgan_zoo.engine.checkpoints starts new ones fresh) and data_dir may change.
+FIXED_KEYS = ("model_name", "model", "data.dataset", "data.channels", "data.sample_rate",
+              "prune")
 
 
 class Workdir:

@@ -4,12 +4,18 @@
 generator against it; `Scorer.floor()` scores the real training split the same way, the figure
 a perfect generator would reach with this extractor and these sample counts. The run's kind
 (tfgan_zoo.kinds) supplies the data and the extractor.
+
+A training run's evaluation (`for_training`) does what its data allows: without class labels
+it uses an extractor that needs none (`plan`), without the config's split (a folder has only
+"train") it scores against the training split, and where neither can be done it is off; one
+line of the run's log says which.
 """
 import dataclasses
 
 import numpy as np
 
 from tfgan_zoo import latents, metrics, models
+from tfgan_zoo.data import folder
 from tfgan_zoo.errors import ZooError
 
 MAX_KEPT = 10_000  # rows kept for KID and precision/recall; FID streams over all samples
@@ -90,9 +96,11 @@ def score(real, fake, splits=10):
 
 
 class Scorer:
-    """Scores generators of one run's config against its evaluation split."""
+    """Scores generators of one run's config against its evaluation split. `samples_flag` is
+    how the command that runs it sets `num_samples`, for the message when it is too small."""
 
-    def __init__(self, config, extractor, split="test", num_samples=0):
+    def __init__(self, config, extractor, split="test", num_samples=0,
+                 samples_flag="--num_samples"):
         self.config, self.extractor, self.split = config, extractor, split
         self.real, spec = real_features(extractor, config, split)
         # As many samples as the training split has examples, so that the real-vs-real floor
@@ -102,7 +110,7 @@ class Scorer:
         _check_enough(self.real.count, extractor.feature_dim,
                       f"the {split} split of {spec.name} has only {self.real.count} examples")
         _check_enough(self.num_samples, extractor.feature_dim,
-                      f"num_samples is {self.num_samples}; pass --num_samples="
+                      f"num_samples is {self.num_samples}; pass {samples_flag}="
                       f"{extractor.feature_dim + 1} or more")
 
     def __call__(self, gan):
@@ -118,3 +126,81 @@ def _check_enough(count, dim, what):
     if count < dim + 1:
         raise ZooError(f"FID with {dim}-dimensional features needs at least {dim + 1} samples "
                        f"per side (a covariance from fewer is singular): {what}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What a training run's evaluation can do with its data: the `extractor` to build (None:
+    none can be) from `weights`, the real `split` to score against and its DatasetSpec `real`,
+    and `why`, what the run's log says of a choice that is not the config's (or why there is no
+    evaluation)."""
+
+    extractor: str | None
+    weights: str | None
+    split: str
+    real: object = None
+    why: str = ""
+
+
+def plan(config):
+    """The Plan of `config`'s evaluation. Raises ZooError, naming the config key, for an
+    extractor or split the config asks for that cannot apply to its data."""
+    kind = models.kind_of_config(config)
+    name, weights = config.eval.extractor, config.eval.get("inception_weights")
+    if name not in kind.extractor_names:
+        raise ZooError(f"config.eval.extractor={name!r} does not apply to {kind.name}; valid: "
+                       f"{', '.join(kind.extractor_names)}")
+    train = kind.describe(config, "train")
+    why = ""
+    if name == "classifier" and train.num_classes < 2:
+        label_free = kind.label_free_extractor(config)
+        why = f"{train.name} has no class labels to train the classifier extractor on"
+        if train.name.startswith(folder.PREFIX):
+            why += f" (a folder has them when its {kind.unit} sit in one subfolder per class)"
+        if label_free is None:
+            advice = kind.label_free_advice or f"no {kind.name} extractor works without them"
+            return Plan(None, None, config.eval.split, why=f"{why}, and {advice}")
+        name, weights = label_free
+    split, real, split_why = _split(kind, config, train)
+    return Plan(name, weights, split, real, "; ".join(w for w in (why, split_why) if w))
+
+
+def _split(kind, config, train):
+    """(the real split to score against, its DatasetSpec, why it is not config.eval.split or
+    "") for a config whose training split is described by `train`."""
+    split = config.eval.split
+    if split == "train":
+        return split, train, ""
+    try:
+        return split, kind.describe(config, split), ""
+    except ZooError as e:
+        if split != "test":  # a split the user named: a typo, say so
+            raise ZooError(f"config.eval.split={split!r}: {e}") from None
+        return "train", train, f"{train.name} has no 'test' split"
+
+
+def for_training(config, log=print):
+    """The Scorer of a training run's evaluation every `config.eval.every` steps, or None where
+    its data allows none. Logs one line saying what it scores against what, with which
+    extractor, or why evaluation is off and how to turn it on. Builds the extractor (training
+    a classifier on first use) and reads the real split, before the run writes anything."""
+    kind = models.kind_of_config(config)
+    chosen = plan(config)
+    if chosen.extractor is None:
+        log(f"Evaluation is off: {chosen.why}")
+        return None
+    extractor = kind.make_extractor(config, chosen.extractor, chosen.weights, log=log)
+    split_name = "training split" if chosen.split == "train" else f"{chosen.split} split"
+    real = chosen.real
+    if real.num_examples <= extractor.feature_dim:
+        log(f"Evaluation is off: FID on {extractor.feature_dim}-dimensional {extractor.name} "
+            f"features needs more than {extractor.feature_dim} real {kind.unit}, and the "
+            f"{split_name} of {real.name} has {real.num_examples}; it turns on with more")
+        return None
+    scorer = Scorer(config, extractor, chosen.split, config.eval.num_samples,
+                    samples_flag="--config.eval.num_samples")
+    why = f" ({chosen.why})" if chosen.why else ""
+    log(f"Evaluating every {config.eval.every} steps: {scorer.num_samples} generated "
+        f"{kind.unit} against the {scorer.real.count} of the {split_name}{why}, on "
+        f"{extractor.name} features")
+    return scorer

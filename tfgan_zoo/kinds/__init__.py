@@ -11,6 +11,9 @@ A kind module defines `KIND`, an instance of a `Kind` subclass, which provides:
   load(config, batch_size, split, ...), describe(config, split), model_spec(spec, config),
   describe_spec(spec)    its data: batches {feature: ..., "label": ...} and a DatasetSpec
   make_extractor(config, name, weights, log)   the features evaluation compares
+  extractor_names, label_free_extractor(config), label_free_advice   its extractors, the one
+                         that needs no class labels where its files are there, and how to get
+                         one (for data without labels)
   sample_file(dir, step), latest_sample(dir), write_samples(dir, step, samples, rows, writer,
                          spec)   samples of a run: files in <workdir>/samples and TensorBoard
   serving_outputs, float_output, signature_outputs(samples, spec), served_float(samples)
@@ -53,6 +56,13 @@ class Kind:
     tflite_modes = ()
     tflite_output = None
     default_output = None
+    extractor_names = ("classifier",)  # what make_extractor takes; "classifier" needs labels
+    label_free_advice = ""  # how to get an extractor that needs no labels; "": there is none
+
+    def label_free_extractor(self, config):
+        """(name, weights) of an extractor for `config` that needs no class labels, where its
+        files are on disk or named in the config, or None."""
+        return None
 
     def served_float(self, samples):
         """The generator's output as the SavedModel's `float_output` holds it."""

@@ -122,6 +122,11 @@ class ImageKind(Kind):
     tflite_modes = tuple(TOLERANCES)
     tflite_output = "images"
     default_output = "samples.png"
+    extractor_names = ("classifier", "inception")
+    label_free_advice = (
+        "no InceptionV3 weights were found; to evaluate, pass --config.eval.extractor=inception "
+        "--config.eval.inception_weights=PATH (InceptionV3 weights with the top, "
+        f"{extractors.INCEPTION_FILE})")
 
     # Data: TFDS image datasets, folders of images, the embedded digits.
     def load(self, config, batch_size, split="train", **options):
@@ -144,6 +149,11 @@ class ImageKind(Kind):
         if name == "inception":
             return extractors.inception(weights, self.describe(config).channels)
         return extractors.domain_classifier(config.data, config.model.resolution, log=log)
+
+    def label_free_extractor(self, config):
+        """InceptionV3, from config.eval.inception_weights or Keras' download cache."""
+        weights = extractors.find_inception_weights(config.eval.get("inception_weights"))
+        return ("inception", weights) if weights else None
 
     # A run's samples.
     def sample_file(self, samples_dir, step):

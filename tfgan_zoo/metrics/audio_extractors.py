@@ -39,7 +39,7 @@ from absl import logging
 
 from tfgan_zoo import files
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.metrics.extractors import Extractor
+from tfgan_zoo.metrics.extractors import HELD_OUT, HOLD_OUT_EVERY, Extractor, hold_out
 
 CLASSIFIER_VERSION = 1  # in the record; a cache of another version is retrained
 FEATURE_DIM = 128
@@ -265,7 +265,8 @@ def _fit_length(audio, slice_length):
     return tf.pad(audio, [[0, 0], [missing // 2, missing - missing // 2], [0, 0]])
 
 
-def _batches(labeled_batches, split, shuffle, slice_length, channels):
+def _prepared(batches, slice_length, channels):
+    """(audio, label) batches -> audio float32 [B, slice_length, channels], labels int32."""
     def prepare(audio, label):
         audio = tf.convert_to_tensor(audio, tf.float32)
         if audio.shape.rank == 2:
@@ -274,30 +275,41 @@ def _batches(labeled_batches, split, shuffle, slice_length, channels):
         audio.set_shape([None, slice_length, channels])
         return audio, tf.cast(label, tf.int32)
 
-    return labeled_batches(split, shuffle).map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    return batches.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _train_and_test_batches(labeled_batches, spec, slice_length, log):
+    """(training batches, batches to measure accuracy on, the record's accuracy_split), their
+    clips fitted to `slice_length`."""
+    def prepared(split, shuffle):
+        return _prepared(labeled_batches(split, shuffle), slice_length, spec.channels)
+
+    try:
+        test_ds = prepared("test", False)
+    except ZooError as e:  # e.g. a folder of clips: no test split, so part of train is held out
+        log(f"No test split to measure the {spec.name} classifier on ({e}); every "
+            f"{HOLD_OUT_EVERY}th clip of the training split is held out to measure it")
+        return (*hold_out(prepared("train", False)), HELD_OUT)
+    return prepared("train", True), test_ds, "test"
 
 
 def _train(network, labeled_batches, spec, slice_length, epochs, log):
-    """Trains `network` on split "train"; returns (accuracy, the split it was measured on)."""
+    """Trains `network` on split "train" (without its held-out part where there is no test
+    split); returns (accuracy, the split it was measured on: "test" or HELD_OUT)."""
     trainer = keras.Model(network.input, network.output[1])
     trainer.compile(keras.optimizers.Adam(LEARNING_RATE),
                     keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
-    train_ds = _batches(labeled_batches, "train", True, slice_length, spec.channels)
+    train_ds, test_ds, split = _train_and_test_batches(labeled_batches, spec, slice_length, log)
     trainer.fit(train_ds.prefetch(tf.data.AUTOTUNE), epochs=epochs, verbose=0)
-    try:
-        test_ds = _batches(labeled_batches, "test", False, slice_length, spec.channels)
-        split = "test"
-    except ZooError as e:  # e.g. a folder of clips: no test split, report training accuracy
-        log(f"No test split to measure the {spec.name} classifier on ({e}); reporting its "
-            "accuracy on the training split instead")
-        test_ds, split = _batches(labeled_batches, "train", False, slice_length,
-                                  spec.channels), "train"
     _, accuracy = trainer.evaluate(test_ds, verbose=0)
     return float(accuracy), split
 
 
 def _record_matches(record, spec, slice_length):
+    # accuracy_split "train": cached before a part was held out, so its accuracy is training
+    # accuracy; it is trained again.
     return (record.get("version") == CLASSIFIER_VERSION
+            and record.get("accuracy_split") != "train"
             and record.get("slice_length") == slice_length
             and record.get("sample_rate") == spec.sample_rate
             and record.get("num_classes") == spec.num_classes
@@ -320,8 +332,8 @@ def spoken_digit_classifier(labeled_batches, spec, slice_length, cache_stem, nam
     name: the extractor's name, reported beside the figures measured with it.
 
     Trains on "train" for `epochs` (about 35 s for 2,880 one-second clips on 2 CPU cores) and
-    measures accuracy on "test", or on "train" when there is no test split (`accuracy_split`
-    in the record says which).
+    measures accuracy on "test", or where there is no test split on every 5th clip of "train",
+    held out of training (`accuracy_split` in the record says which: "test" or HELD_OUT).
     """
     if spec.num_classes < 2:
         raise ZooError(f"{spec.name} has no class labels to train an audio classifier on "

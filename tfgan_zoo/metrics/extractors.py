@@ -5,9 +5,10 @@ carries a `name` that the evaluation reports beside its figures.
 
 - `domain_classifier`: a small CNN trained by the zoo on the real training split of a labeled
   dataset (TF-GAN's offline MNIST approach), cached in the data directory and reused. Its test
-  accuracy is part of its record.
+  accuracy is part of its record; a dataset with no test split (a folder) has every 5th example
+  of its training split held out to measure it (`hold_out`).
 - `inception`: InceptionV3's 2048-d pool features and 1000-way softmax, for natural images, from
-  a weights file on disk (nothing is downloaded).
+  a weights file on disk (nothing is downloaded; Keras' own download cache is looked in).
 """
 import dataclasses
 import json
@@ -23,6 +24,9 @@ from tfgan_zoo.errors import ZooError
 
 CLASSIFIER_VERSION = 2
 INCEPTION_SIZE = 299
+INCEPTION_FILE = "inception_v3_weights_tf_dim_ordering_tf_kernels.h5"  # Keras' name for it
+HOLD_OUT_EVERY = 5
+HELD_OUT = "held-out fifth of train"  # a record's accuracy_split where there is no test split
 
 
 @dataclasses.dataclass(eq=False)  # hashable by identity, as tf.function methods need
@@ -69,70 +73,132 @@ def _classifier_network(resolution, channels, num_classes):
     return keras.Model(images, [features, keras.layers.Softmax(name="probs")(logits)])
 
 
+def hold_out(batches, every=HOLD_OUT_EVERY, batch_size=64, shuffle_buffer=10_000):
+    """Batches of (samples, labels) read in a fixed order -> (training batches, reshuffled each
+    epoch; held-out batches). Every `every`-th example is held out, so a folder read in sorted
+    order holds out some of each class."""
+    examples = batches.unbatch().enumerate()
+
+    def part(held):
+        chosen = examples.filter(lambda i, example: tf.equal(i % every == 0, held))
+        return chosen.map(lambda i, example: example)
+
+    return (part(False).shuffle(shuffle_buffer).batch(batch_size),
+            part(True).batch(batch_size))
+
+
 def _labeled_batches(data_config, resolution, split, shuffle):
     ds, spec = data.load(data_config, resolution=resolution, batch_size=64, split=split,
                          shuffle=shuffle, repeat=False, drop_remainder=False)
     return ds.map(lambda b: (b[data.FEATURE], b["label"])), spec
 
 
+def _train_and_test_batches(data_config, resolution):
+    """(training batches, batches to measure accuracy on, the record's accuracy_split)."""
+    try:
+        test_ds, _ = _labeled_batches(data_config, resolution, "test", shuffle=False)
+    except ZooError:  # e.g. a folder: no test split, so part of the training split is held out
+        in_order, _ = _labeled_batches(data_config, resolution, "train", shuffle=False)
+        return (*hold_out(in_order, shuffle_buffer=data_config.get("shuffle_buffer", 10_000)),
+                HELD_OUT)
+    train_ds, _ = _labeled_batches(data_config, resolution, "train", shuffle=True)
+    return train_ds, test_ds, "test"
+
+
 def _train_classifier(data_config, resolution, spec, epochs, log):
+    """Trains the classifier network; returns (network, accuracy, the split it was measured
+    on)."""
+    train_ds, test_ds, split = _train_and_test_batches(data_config, resolution)
+    held = (f"; no test split, so every {HOLD_OUT_EVERY}th image is held out to measure its "
+            "accuracy" if split == HELD_OUT else "")
     log(f"Training the {spec.name} feature classifier ({spec.num_examples} images, "
-        f"{epochs} epochs); it is cached for later evaluations")
+        f"{epochs} epochs{held}); it is cached for later evaluations")
     network = _classifier_network(resolution, spec.channels, spec.num_classes)
     trainer = keras.Model(network.input, network.output[1])
     trainer.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(),
                     metrics=["accuracy"])
-    train_ds, _ = _labeled_batches(data_config, resolution, "train", shuffle=True)
     trainer.fit(train_ds, epochs=epochs, verbose=0)
-    try:
-        test_ds, _ = _labeled_batches(data_config, resolution, "test", shuffle=False)
-    except ZooError:  # e.g. a folder dataset: no test split, report training accuracy
-        test_ds = train_ds
     _, accuracy = trainer.evaluate(test_ds, verbose=0)
-    return network, float(accuracy)
+    return network, float(accuracy), split
+
+
+def _cached_record(stem, data_config):
+    """The record of the classifier cached at `stem`, or None: none there, or one of a dataset
+    with no test split from before part of it was held out (its accuracy is training
+    accuracy)."""
+    if not (os.path.exists(stem + ".json") and os.path.exists(stem + ".weights.h5")):
+        return None
+    with open(stem + ".json") as f:
+        record = json.load(f)
+    if "accuracy_split" not in record and not _has_split(data_config, "test"):
+        return None
+    return record
+
+
+def _has_split(data_config, split):
+    try:
+        data.describe(data_config, split)
+    except ZooError:
+        return False
+    return True
 
 
 def domain_classifier(data_config, resolution, epochs=15, log=print):
     """The cached classifier extractor for `data_config`'s dataset at `resolution`.
 
     Trains it on the train split on first use (about 20 s for sklearn_digits on 2 cores) and
-    stores weights and test accuracy under `<data_dir>/tfgan_zoo_extractors/`.
+    stores weights and test accuracy (`accuracy_split`: "test", or HELD_OUT) under
+    `<data_dir>/tfgan_zoo_extractors/`.
     """
     spec = data.describe(data_config, split="train")
     if spec.num_classes < 2:
         raise ZooError(f"{spec.name} has no class labels to train a feature classifier on; "
-                       "evaluate with --extractor=inception --inception_weights=PATH")
+                       "use InceptionV3: --extractor=inception --inception_weights=PATH to "
+                       "evaluate, --config.eval.extractor=inception "
+                       "--config.eval.inception_weights=PATH to train")
     stem = _cache_stem(data_config, resolution, spec.channels)
     name = f"classifier:{spec.name}@{resolution}x{resolution}x{spec.channels}"
-    if os.path.exists(stem + ".json") and os.path.exists(stem + ".weights.h5"):
-        with open(stem + ".json") as f:
-            record = json.load(f)
+    record = _cached_record(stem, data_config)
+    if record is not None:
         network = _classifier_network(resolution, spec.channels, spec.num_classes)
         network.load_weights(stem + ".weights.h5")
         return Extractor(name, 128, network, record["test_accuracy"])
-    network, accuracy = _train_classifier(data_config, resolution, spec, epochs, log)
+    network, accuracy, split = _train_classifier(data_config, resolution, spec, epochs, log)
     os.makedirs(os.path.dirname(stem), exist_ok=True)
     # Weights first, record last: a record on disk always means complete weights beside it.
     with files.atomic_path(stem + ".weights.h5") as tmp:
         network.save_weights(tmp)
     files.write_json(stem + ".json", {
         "dataset": spec.name, "resolution": resolution, "channels": spec.channels,
-        "num_classes": spec.num_classes, "test_accuracy": accuracy})
-    logging.info("feature classifier for %s: test accuracy %.4f", spec.name, accuracy)
+        "num_classes": spec.num_classes, "test_accuracy": accuracy, "accuracy_split": split})
+    logging.info("feature classifier for %s: %s accuracy %.4f", spec.name, split, accuracy)
     return Extractor(name, 128, network, accuracy)
+
+
+def find_inception_weights(path=None):
+    """`path` if given, else Keras' download cache's copy ($KERAS_HOME or ~/.keras, then
+    models/INCEPTION_FILE) if it is there, else None. Whether a given path exists is for
+    `inception` to say."""
+    if path:
+        return path
+    home = os.environ.get("KERAS_HOME") or os.path.join("~", ".keras")
+    cached = os.path.expanduser(os.path.join(home, "models", INCEPTION_FILE))
+    return cached if os.path.isfile(cached) else None
 
 
 def inception(weights_path, channels=3):
     """InceptionV3 pool features (2048-d) and softmax, from a Keras weights file with the top.
 
-    The file is Keras' `inception_v3_weights_tf_dim_ordering_tf_kernels.h5`; get it on a
-    machine with internet (keras.applications.InceptionV3(weights="imagenet") caches it in
-    ~/.keras/models/) and pass its path.
+    The file is Keras' INCEPTION_FILE; get it on a machine with internet
+    (keras.applications.InceptionV3(weights="imagenet") caches it in ~/.keras/models/) and pass
+    its path. With no path, Keras' cache is looked in (`find_inception_weights`).
     """
+    weights_path = find_inception_weights(weights_path)
     if not weights_path or not os.path.isfile(weights_path):
         raise ZooError(f"InceptionV3 weights not found at {weights_path!r}; copy "
-                       "inception_v3_weights_tf_dim_ordering_tf_kernels.h5 (from ~/.keras/models "
-                       "on a machine with internet) here and pass --inception_weights=PATH")
+                       f"{INCEPTION_FILE} (from ~/.keras/models on a machine with internet) "
+                       "here and pass its path: --inception_weights=PATH to evaluate, "
+                       "--config.eval.inception_weights=PATH to train")
     base = keras.applications.InceptionV3(weights=None, include_top=True)
     try:
         base.load_weights(weights_path)

@@ -1,0 +1,162 @@
+"""Evaluation during training on data without labels or a test split: a run does what the data
+allows and says what in one line, or turns evaluation off saying how to turn it on."""
+import dataclasses
+import functools
+import glob
+import json
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tfgan_zoo import config as config_lib
+from tfgan_zoo.data import DatasetSpec
+from tfgan_zoo.data.wav import write_wav
+from tfgan_zoo.engine import training
+from tfgan_zoo.errors import ZooError
+from tfgan_zoo.evaluation import scoring
+from tfgan_zoo.kinds import image as image_kind
+from tfgan_zoo.metrics import extractors
+
+RNG = np.random.default_rng(0)
+
+
+def image_folder(root, per_class, classes=("dark", "light")):
+    """8x8 grayscale PNGs, dark or light by class; unlabeled (no subfolders) if `classes` is
+    empty. Returns the folder."""
+    for i, name in enumerate(classes or ("",)):
+        os.makedirs(root / name, exist_ok=True)
+        for k in range(per_class):
+            pixels = RNG.integers(0, 96, (8, 8)) + 150 * i
+            Image.fromarray(pixels.astype(np.uint8), "L").save(root / name / f"{k}.png")
+    return root
+
+
+def folder_config(model, folder, data_dir, every=2):
+    """The model's tiny config on `folder`, evaluated every `every` steps, with no Inception
+    weights anywhere (Keras' cache is redirected by the `no_keras_cache` fixture)."""
+    config = config_lib.load(model, "tiny")
+    config.data.dataset = f"folder:{folder}"
+    config.data.data_dir = str(data_dir)  # where the feature classifier is cached
+    config.eval.every = every
+    return config
+
+
+@pytest.fixture(autouse=True)
+def no_keras_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras_home"))
+
+
+def test_a_labeled_folder_trains_and_is_scored_against_its_training_split(tmp_path,
+                                                                          monkeypatch):
+    folder = image_folder(tmp_path / "images", per_class=65)
+    # Dark against light needs few epochs; the default 15 would be most of this test's time.
+    monkeypatch.setattr(extractors, "domain_classifier",
+                        functools.partial(extractors.domain_classifier, epochs=3))
+    lines = []
+    result = training.train(folder_config("dcgan", folder, tmp_path / "cache", every=4),
+                            str(tmp_path / "run"), log=lines.append)
+    assert result.end_step == 4
+    said = [line for line in lines if line.startswith("Evaluating every")]
+    assert said == [f"Evaluating every 4 steps: 130 generated images against the 130 of the "
+                    f"training split (folder:{folder} has no 'test' split), on "
+                    f"classifier:folder:{folder}@28x28x1 features"]
+    best = json.load(open(tmp_path / "run" / "checkpoints" / "best" / "best.json"))
+    assert best["step"] == 4 and np.isfinite(best["results"]["fid"])
+    # The classifier's accuracy is measured on images it did not train on.
+    assert any("every 5th image is held out" in line for line in lines)
+    [record] = glob.glob(str(tmp_path / "cache" / "tfgan_zoo_extractors" / "*.json"))
+    record = json.load(open(record))
+    assert record["accuracy_split"] == extractors.HELD_OUT and record["test_accuracy"] > 0.5
+
+
+def test_an_unlabeled_folder_trains_with_evaluation_off_saying_how_to_turn_it_on(tmp_path):
+    folder = image_folder(tmp_path / "images", per_class=20, classes=())
+    lines = []
+    result = training.train(folder_config("dcgan", folder, tmp_path / "cache"),
+                            str(tmp_path / "run"), log=lines.append)
+    assert result.end_step == 4
+    [off] = [line for line in lines if line.startswith("Evaluation is off")]
+    assert off == (f"Evaluation is off: folder:{folder} has no class labels to train the "
+                   "classifier extractor on (a folder has them when its images sit in one "
+                   "subfolder per class), and no InceptionV3 weights were found; to evaluate, "
+                   "pass --config.eval.extractor=inception "
+                   "--config.eval.inception_weights=PATH (InceptionV3 weights with the top, "
+                   "inception_v3_weights_tf_dim_ordering_tf_kernels.h5)")
+    assert not os.path.exists(tmp_path / "run" / "checkpoints" / "best")
+
+
+def test_an_unlabeled_tfds_dataset_has_evaluation_off(monkeypatch):
+    # celeb_a as TFDS describes it (it has a test split, but no "label" feature), without the
+    # 1.4 GB download.
+    celeb_a = DatasetSpec("celeb_a", "train", 0, 3, 0, (), 162_770)
+    monkeypatch.setattr(image_kind.ImageKind, "describe",
+                        lambda self, config, split="train": dataclasses.replace(celeb_a,
+                                                                                split=split))
+    config = config_lib.load("dcgan")
+    config.data.dataset = "celeb_a"
+    lines = []
+    assert scoring.for_training(config, lines.append) is None
+    assert lines == ["Evaluation is off: celeb_a has no class labels to train the classifier "
+                     "extractor on, and no InceptionV3 weights were found; to evaluate, pass "
+                     "--config.eval.extractor=inception --config.eval.inception_weights=PATH "
+                     "(InceptionV3 weights with the top, "
+                     "inception_v3_weights_tf_dim_ordering_tf_kernels.h5)"]
+
+
+def test_an_unlabeled_wav_folder_has_evaluation_off(tmp_path):
+    # The run itself trains as the image folder's above does: only the notice differs.
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for k in range(3):
+        write_wav(folder / f"{k}.wav", 0.5 * np.sin(np.arange(4096) * (0.05 + 0.01 * k)),
+                  16_000)
+    lines = []
+    assert scoring.for_training(folder_config("wavegan", folder, tmp_path),
+                                lines.append) is None
+    assert lines == [f"Evaluation is off: folder:{folder} has no class labels to train the "
+                     "classifier extractor on (a folder has them when its clips sit in one "
+                     "subfolder per class), and no audio extractor works without them"]
+
+
+def test_unlabeled_images_are_scored_with_inception_where_its_weights_are(tmp_path,
+                                                                          monkeypatch):
+    folder = image_folder(tmp_path / "images", per_class=3, classes=())
+    config = folder_config("dcgan", folder, tmp_path / "cache")
+    config.eval.inception_weights = str(tmp_path / "inception.h5")
+    (tmp_path / "inception.h5").write_bytes(b"")
+    chosen = scoring.plan(config)
+    assert (chosen.extractor, chosen.weights, chosen.split) == (
+        "inception", str(tmp_path / "inception.h5"), "train")
+    # Without the setting, Keras' own download cache is where the weights are looked for.
+    config.eval.inception_weights = None
+    cached = tmp_path / "keras_home" / "models" / extractors.INCEPTION_FILE
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"")
+    assert scoring.plan(config).weights == str(cached)
+
+
+def test_too_few_real_images_for_fid_turn_evaluation_off(tmp_path, monkeypatch):
+    folder = image_folder(tmp_path / "images", per_class=10)
+    stub = extractors.Extractor("stub", 128, model=None)
+    monkeypatch.setattr(image_kind.ImageKind, "make_extractor", lambda *a, **k: stub)
+    lines = []
+    assert scoring.for_training(folder_config("dcgan", folder, tmp_path), lines.append) is None
+    assert lines == [f"Evaluation is off: FID on 128-dimensional stub features needs more than "
+                     f"128 real images, and the training split of folder:{folder} has 20; it "
+                     "turns on with more"]
+
+
+def test_an_evaluation_setting_that_cannot_apply_names_the_config_key(tmp_path):
+    folder = image_folder(tmp_path / "images", per_class=3)
+    config = folder_config("dcgan", folder, tmp_path)
+    config.eval.split = "validation"
+    with pytest.raises(ZooError, match=r"^config.eval.split='validation': unknown split "
+                                       r"'validation' for folder:"):
+        scoring.plan(config)
+    config = config_lib.load("wavegan", "tiny")
+    config.eval.extractor = "inception"
+    with pytest.raises(ZooError, match=r"^config.eval.extractor='inception' does not apply to "
+                                       r"audio; valid: classifier"):
+        scoring.plan(config)
