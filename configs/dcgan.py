@@ -81,6 +81,7 @@ def get_config(preset=None):
             seed=0,
             precision="float32",  # or mixed_bfloat16 (fast on CPUs with AMX, and on TPUs/GPUs)
             distribute="none",  # none | mirrored (all local GPUs, or CPUs for testing)
+            on_nonfinite="stop",  # NaN/Inf gradients: stop (last finite checkpoint kept) or skip
         )
     )
 

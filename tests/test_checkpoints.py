@@ -22,7 +22,7 @@ def test_a_metric_that_worsens_after_improving_leaves_the_best_in_place(tmp_path
     assert best.record["step"] == 200
     assert json.load(open(tmp_path / "best" / "best.json"))["results"]["fid"] == 12.0
     assert [f for f in os.listdir(tmp_path / "best") if f.endswith(".index")] == ["ckpt-200.index"]
-    checkpoint.restore(tf.train.latest_checkpoint(str(tmp_path / "best")))
+    checkpoint.restore(checkpoints.best_path(str(tmp_path / "best")))
     assert float(value.numpy()) == 200.0
 
     # A resumed run continues the comparison from best.json.
@@ -43,6 +43,67 @@ def test_a_higher_is_better_metric_keeps_the_highest(tmp_path):
     assert record["step"] == 500 and record["primary"] == "bleu"
     resumed = checkpoints.BestCheckpoint(checkpoint, str(tmp_path / "best"), "bleu", HIGHER)
     assert not resumed.offer(600, {"bleu": 0.55}) and resumed.offer(700, {"bleu": 0.7})
+
+
+def test_a_crash_before_best_json_is_replaced_leaves_it_naming_a_whole_checkpoint(
+        tmp_path, monkeypatch):
+    value = tf.Variable(1.0)
+    checkpoint = tf.train.Checkpoint(value=value)
+    directory = str(tmp_path / "best")
+    best = checkpoints.BestCheckpoint(checkpoint, directory)
+    best.offer(100, {"fid": 30.0})
+
+    def crash(path, data):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoints.files, "write_json", crash)
+    value.assign(2.0)
+    with pytest.raises(OSError):
+        best.offer(200, {"fid": 10.0})
+    monkeypatch.undo()
+    assert checkpoints.best_path(directory).endswith("best/ckpt-100")
+    checkpoint.restore(checkpoints.best_path(directory))
+    assert float(value.numpy()) == 1.0  # the checkpoint best.json names, whole
+    # The next improvement replaces both and removes the orphan the crash left.
+    resumed = checkpoints.BestCheckpoint(checkpoint, directory)
+    assert resumed.offer(300, {"fid": 5.0})
+    assert sorted(f for f in os.listdir(directory) if f.endswith(".index")) == ["ckpt-300.index"]
+
+
+def test_best_of_a_run_from_before_best_json_named_its_checkpoint(tmp_path):
+    checkpoint = tf.train.Checkpoint(value=tf.Variable(1.0))
+    directory = str(tmp_path / "best")
+    tf.train.CheckpointManager(checkpoint, directory, max_to_keep=1).save(checkpoint_number=7)
+    with open(os.path.join(directory, "best.json"), "w") as f:
+        json.dump({"step": 7, "primary": "fid", "results": {"fid": 3.0}}, f)
+    assert checkpoints.best_path(directory).endswith("best/ckpt-7")
+
+
+def truncate_data_file(prefix):
+    data = [f for f in os.listdir(os.path.dirname(prefix))
+            if f.startswith(os.path.basename(prefix) + ".data")]
+    path = os.path.join(os.path.dirname(prefix), data[0])
+    with open(path, "r+b") as f:
+        f.truncate(os.path.getsize(path) // 2)
+
+
+def test_an_unreadable_latest_checkpoint_is_skipped_with_a_warning(tmp_path):
+    workdir = Workdir(str(tmp_path / "run"))
+    value = tf.Variable(tf.zeros([1000]))
+    checkpoint = tf.train.Checkpoint(value=value)
+    manager = tf.train.CheckpointManager(checkpoint, workdir.checkpoints, max_to_keep=5)
+    for step in (2, 4):
+        value.assign(tf.fill([1000], float(step)))
+        manager.save(checkpoint_number=step)
+    truncate_data_file(manager.latest_checkpoint)
+    value.assign(tf.zeros([1000]))
+    warnings = []
+    used = checkpoints.restore_latest(checkpoint, manager, warnings.append)
+    assert used.endswith("ckpt-2") and float(value.numpy()[0]) == 2.0
+    assert len(warnings) == 1 and "ckpt-4 is unreadable" in warnings[0]
+    truncate_data_file(used)
+    with pytest.raises(ZooError, match="no checkpoint in .* reads whole; move the folder away"):
+        checkpoints.restore_latest(checkpoint, manager, warnings.append)
 
 
 def make_run(tmp_path, steps=(2, 4), best=None):

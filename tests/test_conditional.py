@@ -62,7 +62,7 @@ def test_train_steps_change_both_networks_with_finite_losses(conditioning):
     g_before, d_before = weights_of(gan.generator), weights_of(gan.discriminator)
     for seed in range(3):
         logs = gan.train_step(image_batch(16, seed))
-    expected = {"d_loss", "g_loss", "real_logit", "fake_logit"}
+    expected = {"d_loss", "g_loss", "real_logit", "fake_logit", "skipped_updates"}
     if conditioning == "acgan":
         expected |= {"d_aux", "g_aux", "aux_accuracy"}
     assert set(logs) == expected

@@ -61,7 +61,7 @@ def test_one_step_updates_both_networks_with_finite_losses():
     gan = make_gan()
     g_before, d_before = weights_of(gan.generator), weights_of(gan.discriminator)
     logs = gan.train_step({"image": tf.constant(real_points(32))})
-    assert set(logs) == {"d_loss", "g_loss", "real_logit", "fake_logit"}
+    assert set(logs) == {"d_loss", "g_loss", "real_logit", "fake_logit", "skipped_updates"}
     assert all(math.isfinite(float(v)) for v in logs.values())
     for before, after in [(g_before, weights_of(gan.generator)),
                           (d_before, weights_of(gan.discriminator))]:
@@ -199,3 +199,54 @@ def test_trains_under_mirrored_strategy_on_two_devices(two_cpu_strategy):
         assert np.abs(copies[0]).max() <= 0.05 + 1e-7
     assert any(not np.allclose(e, g) for e, g in zip(
         [w.numpy() for w in gan.ema_generator.weights], weights_of(gan.generator), strict=True))
+
+
+def nan_batch(n):
+    """Real points whose first one is NaN: D's gradients go NaN, G's (fakes only) stay finite
+    under a loss whose generator step does not read the real batch."""
+    points = real_points(n)
+    points[0, 0] = np.nan
+    return {"image": tf.constant(points)}
+
+
+def test_a_non_finite_update_is_skipped_and_counted_where_it_happened():
+    gan = make_gan()
+    gan.train_step({"image": tf.constant(real_points(32))})
+    d_before, g_before = weights_of(gan.discriminator), weights_of(gan.generator)
+    gan.train_step(nan_batch(32))
+    for before, after in zip(d_before, weights_of(gan.discriminator), strict=True):
+        np.testing.assert_array_equal(before, after)  # the NaN update never reached D
+    assert any(not np.allclose(b, a) for b, a in zip(g_before, weights_of(gan.generator),
+                                                     strict=True))
+    assert all(np.isfinite(w).all() for w in weights_of(gan.discriminator))
+    assert gan.progress.first_nonfinite() == (2, "discriminator")
+    assert int(gan.progress.nonfinite.numpy()) == 1
+    assert gan.d_optimizer.iterations.numpy() == 1  # the skipped update left Adam untouched
+    gan.train_step({"image": tf.constant(real_points(32))})
+    assert gan.progress.first_nonfinite() == (2, "discriminator")  # the first one is kept
+
+
+def test_a_nan_on_one_replica_skips_the_update_on_both(two_cpu_strategy):
+    with two_cpu_strategy.scope():
+        gan = make_gan()
+    d_before = weights_of(gan.discriminator)
+    # One batch of 32: the first replica's half holds the NaN, the second's is clean.
+    gan.fit(tf.data.Dataset.from_tensors(nan_batch(32)), epochs=1, verbose=0)
+    for before, w in zip(d_before, gan.discriminator.trainable_weights, strict=True):
+        copies = [v.numpy() for v in w.values]
+        np.testing.assert_array_equal(copies[0], before)
+        np.testing.assert_array_equal(copies[1], before)
+    assert gan.progress.first_nonfinite() == (1, "discriminator")
+
+
+def test_a_skipped_update_also_puts_back_the_batch_norm_statistics_it_moved():
+    x = keras.Input((2,))
+    h = keras.layers.BatchNormalization()(keras.layers.Dense(8)(x))
+    gan = make_gan(d=keras.Model(x, keras.layers.Dense(1)(h)))
+    gan.train_step({"image": tf.constant(real_points(32))})
+    before = [v.numpy().copy() for v in gan.discriminator.non_trainable_variables]
+    gan.train_step(nan_batch(32))
+    # G's step sees only fakes: D's statistics move there, finitely; none is NaN.
+    assert all(np.isfinite(v.numpy()).all() for v in gan.discriminator.non_trainable_variables)
+    assert any(not np.allclose(b, v.numpy()) for b, v in
+               zip(before, gan.discriminator.non_trainable_variables, strict=True))

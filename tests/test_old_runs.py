@@ -76,3 +76,15 @@ def test_an_old_run_resumes_from_its_step(old_run, digits_data_dir):
     result = training.train(config, str(path), log=lambda _: None)
     assert (result.start_step, result.end_step) == (4, 6)
     assert runs.load(str(path), "latest").step == 6
+
+
+def test_a_run_from_before_the_divergence_guard_resumes(tmp_path, digits_data_dir):
+    """Its checkpoint has the run's progress but not the skipped-update counters."""
+    path = shutil.copytree(os.path.join(os.path.dirname(FIXTURES), "runs_v1", "dcgan_tiny"),
+                           tmp_path / "dcgan_tiny")
+    config = config_lib.load("dcgan", "tiny")
+    config.data.data_dir = digits_data_dir
+    config.train.num_steps = 6
+    result = training.train(config, str(path), log=lambda _: None)
+    assert (result.start_step, result.end_step) == (4, 6)
+    assert runs.load(str(path), "latest").gan.progress.first_nonfinite() is None

@@ -7,9 +7,11 @@
 --model picks configs/<model>.py; --config.SECTION.KEY=VALUE overrides any value of it.
 Running again with the same --workdir resumes from its last checkpoint.
 """
+import shlex
+import signal
 import sys
 
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
 
 from tfgan_zoo import cli_common
@@ -26,7 +28,6 @@ flags.DEFINE_string("data_dir", None, "Overrides config.data.data_dir: where TFD
 
 def _run(argv):
     del argv
-    cli_common.quiet_logging()
     config = FLAGS.config
     if FLAGS.dataset:
         config.data.dataset = FLAGS.dataset
@@ -42,6 +43,11 @@ def _run(argv):
         tfds.disable_progress_bar()  # ours is the one bar that matters
         result = training.train(config, workdir)
     w = result.workdir
+    if result.stopped_by:
+        # The shell's convention for a process ended by a signal: 128 + its number.
+        print(f"Resume with the same command; it continues from {w.checkpoints}: "
+              f"python -m tfgan_zoo.train {shlex.join(sys.argv[1:])}", file=sys.stderr)
+        sys.exit(128 + int(getattr(signal, result.stopped_by)))
     print(f"\nDone: step {result.end_step} in {result.seconds:.0f} s. Wrote to {w.path}:\n"
           f"  samples      {result.latest_sample} (and one per sample_every steps beside it)\n"
           f"  checkpoints  {w.checkpoints}\n"
@@ -60,7 +66,7 @@ def main(argv=None):
         cli_common.check_config_overrides(argv, config)
     config_flags.DEFINE_config_dict("config", config, "The model's config; override any value "
                                     "with --config.SECTION.KEY=VALUE.", lock_config=True)
-    app.run(_run, argv=argv)
+    cli_common.run(_run, argv)
 
 
 if __name__ == "__main__":

@@ -73,15 +73,18 @@ def load(
     shuffle: bool = True,
     repeat: bool = True,
     drop_remainder: bool = True,
+    seed: int = 0,
+    skip: int = 0,
 ) -> tuple[tf.data.Dataset, DatasetSpec]:
     """Builds the batched audio pipeline described by `data_config` (see the module docstring).
 
     Returns `(ds, spec)`. `ds` yields {"audio": float32 [batch_size, slice_length, 1] in
     [-1, 1], "label": int64 [batch_size]} (labels are 0 for unlabeled data); a last partial
-    batch is dropped unless `drop_remainder` is False. With `repeat` it never ends; with
-    `shuffle` each epoch comes in a new order. `spec` has resolution 0, channels 1 and
-    sample_rate = data_config.sample_rate. Raises ZooError for bad arguments or a dataset that
-    cannot be read.
+    batch is dropped unless `drop_remainder` is False. With `repeat` it never ends, each epoch
+    in an order fixed by `seed` and its number, from example `skip` on (see
+    `pipeline.batched`); without it, `shuffle` gives each pass a new order. `spec` has
+    resolution 0, channels 1 and sample_rate = data_config.sample_rate. Raises ZooError for
+    bad arguments or a dataset that cannot be read.
     """
     if not _is_count(batch_size):
         raise ZooError(f"batch_size must be at least 1, got {batch_size}; pass a positive one")
@@ -109,7 +112,7 @@ def load(
     def fit(clip: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return _fit(clip, int(slice_length), random_crop), label
 
-    ds = clips.read(shuffle)
+    ds = clips.read(shuffle and not repeat)
     if not random_crop:
         ds = ds.map(fit, num_parallel_calls=tf.data.AUTOTUNE)
     if data_config.get("cache", False):
@@ -117,7 +120,7 @@ def load(
     if random_crop:  # after the cache, so that every epoch draws new windows
         ds = ds.map(fit, num_parallel_calls=tf.data.AUTOTUNE)
     return pipeline.batched(ds, batch_size, shuffle and shuffle_buffer, repeat, drop_remainder,
-                            _to_model_input), spec
+                            _to_model_input, pipeline.Order(seed, skip, spec.num_examples)), spec
 
 
 def describe(data_config, split: str = "train") -> DatasetSpec:

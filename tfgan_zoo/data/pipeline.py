@@ -35,14 +35,17 @@ def load(
     shuffle: bool = True,
     repeat: bool = True,
     drop_remainder: bool = True,
+    seed: int = 0,
+    skip: int = 0,
 ) -> tuple[tf.data.Dataset, DatasetSpec]:
     """Builds the batched input pipeline described by `data_config` (see `tfgan_zoo.data`).
 
     Returns `(ds, spec)`. `ds` yields {"image": float32 [batch_size, resolution, resolution,
     spec.channels] in [-1, 1], "label": int64 [batch_size]} (labels are 0 for unlabeled data);
     a last partial batch is dropped unless `drop_remainder` is False (evaluation wants every
-    example). With `repeat` it never ends; with `shuffle` each epoch comes in a new order.
-    Raises ZooError for bad arguments or a dataset that cannot be read.
+    example). With `repeat` it never ends, each epoch in an order fixed by `seed` and the
+    epoch's number, starting `skip` examples in (see `batched`); without it, `shuffle` gives
+    each pass a new order. Raises ZooError for bad arguments or a dataset that cannot be read.
     """
     if batch_size < 1:
         raise ZooError(f"batch_size must be at least 1, got {batch_size}; pass a positive one")
@@ -68,23 +71,56 @@ def load(
         image = _resize(_convert_channels(image, spec.channels), resolution)
         return _to_uint8(image), label
 
-    ds = source.read(shuffle).map(to_stored, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = source.read(shuffle and not repeat).map(to_stored, num_parallel_calls=tf.data.AUTOTUNE)
     if data_config.get("cache", False):
         ds = ds.cache()
     return batched(ds, batch_size, shuffle and shuffle_buffer, repeat, drop_remainder,
-                   _to_model_input), spec
+                   _to_model_input, Order(seed, skip, spec.num_examples)), spec
 
 
-def batched(ds, batch_size, shuffle_buffer, repeat, drop_remainder, to_model_input):
-    """Examples -> [shuffled (buffer > 0)] -> [repeated] -> batches -> `to_model_input` ->
-    prefetched, with the pipeline options of every zoo dataset (images and audio)."""
-    if shuffle_buffer:
-        ds = ds.shuffle(shuffle_buffer, reshuffle_each_iteration=True)
+@dataclasses.dataclass(frozen=True)
+class Order:
+    """Where a repeated pipeline starts: epochs shuffled by `seed` and their number, from
+    example `skip` on, with `epoch_size` examples an epoch (0: unknown)."""
+    seed: int = 0
+    skip: int = 0
+    epoch_size: int = 0
+
+
+def batched(ds, batch_size, shuffle_buffer, repeat, drop_remainder, to_model_input,
+            order=Order()):
+    """Examples -> [repeated, each epoch shuffled (buffer > 0)] -> batches -> `to_model_input`
+    -> prefetched, with the pipeline options of every zoo dataset (images and audio).
+
+    Repeated, epoch e comes in an order that depends on `order.seed` and e alone, and the
+    stream starts `order.skip` examples in: a training run resumed after k batches is given
+    the batches the uninterrupted run would have had from its (k+1)-th on. (`ds` must then
+    come in a fixed order: the sources' file shuffling is off for training.)
+    """
     if repeat:
-        ds = ds.repeat()
+        ds = _epochs(ds, shuffle_buffer, order)
+    elif shuffle_buffer:
+        ds = ds.shuffle(shuffle_buffer, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE).with_options(_OPTIONS)
+
+
+def _epochs(ds, shuffle_buffer, order):
+    """`ds` repeated forever from example `order.skip`, epoch e shuffled with its own seed.
+    Whole epochs before the start are not read at all; the rest of one is skipped."""
+    first, offset = divmod(order.skip, order.epoch_size) if order.epoch_size else (0, order.skip)
+
+    def epoch(number):
+        if not shuffle_buffer:
+            return ds
+        # The epoch's number is the shuffle's op seed. Its graph seed is set here, inside the
+        # traced function only: TensorFlow cannot pair a tensor op seed with a global seed of
+        # 0 (its (0, 0) check would need the tensor's value).
+        tf.random.set_seed(order.seed + 1)
+        return ds.shuffle(shuffle_buffer, seed=number, reshuffle_each_iteration=False)
+
+    return tf.data.Dataset.range(first, 2**62).flat_map(epoch).skip(offset)
 
 
 def describe(data_config, split: str = "train") -> DatasetSpec:

@@ -138,14 +138,30 @@ class SampleWriter(PeriodicCallback):
         self.writer.flush()
 
 
-class Checkpointer(PeriodicCallback):
-    """Saves every `every` steps and at the end; the manager keeps the last few."""
+class StopAt(StepCallback):
+    """Ends `fit()` after step `end`, which need not fall on a Keras epoch's end (a run resumed
+    from a checkpoint written on a signal, or with another `log_every`)."""
 
-    def __init__(self, manager, every):
+    def __init__(self, end):
+        super().__init__()
+        self.end = end
+
+    def on_step(self, step, logs):
+        if step >= self.end:
+            self.model.stop_training = True
+
+
+class Checkpointer(PeriodicCallback):
+    """Saves every `every` steps and at the end; the manager keeps the last few. Nothing is
+    saved once the run's `guard` (tfgan_zoo.engine.guard) says the weights may not be."""
+
+    def __init__(self, manager, every, guard):
         super().__init__(every)
-        self.manager = manager
+        self.manager, self.guard = manager, guard
 
     def act(self, step):
+        if not self.guard.may_save():
+            return
         # Numbered by all updates of the run, so a pre-training checkpoint and an adversarial
         # one never share a name (without pre-training this is the step).
         self.manager.save(checkpoint_number=self.model.progress.total())
@@ -159,17 +175,28 @@ class Evaluator(StepCallback):
     what saves a run that collapses late (StudioGAN's DCGAN peaked at 42k of 200k steps).
     """
 
-    def __init__(self, scorer, every, writer, best, log=print, best_from=0):
+    def __init__(self, scorer, every, writer, best, guard, end, log=print, best_from=0):
         super().__init__()
         self.scorer, self.every, self.writer = scorer, every, writer
         self.best, self.primary, self.log = best, best.primary, log
+        self.guard, self.end = guard, end
         self.best_from = best_from  # e.g. a pruning schedule's end: sparser models only
+        self.last_done = None
 
     def on_step(self, step, logs):
         if step % self.every == 0:
             self.evaluate(step)
 
+    def on_train_end(self, logs=None):
+        # The run's last step is scored even off the `every` grid; a run stopped early is not
+        # (a preempted machine has seconds, not the minutes an evaluation takes).
+        if self.step == self.end and self.last_done != self.step and not self.guard.stopped:
+            self.evaluate(self.step)
+
     def evaluate(self, step):
+        self.last_done = step
+        if not self.guard.may_save():
+            return None
         results = self.scorer(self.model)
         with self.writer.as_default(step=step):
             for name, value in results.items():

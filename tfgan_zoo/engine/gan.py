@@ -20,6 +20,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from tfgan_zoo import latents, losses
+from tfgan_zoo.engine import updates
 from tfgan_zoo.engine.progress import ADVERSARIAL, PHASES, PRETRAIN, Progress
 
 CONDITIONINGS = ("none", "concat", "projection", "acgan")
@@ -224,7 +225,8 @@ class GAN(keras.Model):
         if self.ema_generator is not None:
             self._update_ema()
         return {**{name: tracker.result() for name, tracker in self.trackers.items()},
-                **{name: self.progress.scheduled[name].read_value() for name in self.schedules}}
+                **{name: self.progress.scheduled[name].read_value() for name in self.schedules},
+                "skipped_updates": self.progress.nonfinite.read_value()}
 
     def _unpack(self, batch):
         """(real samples, class ids int32 or None) of a batch {feature: ..., "label": ...}."""
@@ -244,15 +246,16 @@ class GAN(keras.Model):
 
     def _pretrain_step(self, real, labels):
         """One update of the generator alone on the family's pre-training loss."""
+        statistics = updates.snapshot(self.generator)
         with tf.GradientTape() as tape:
             loss = self.pretrain_loss(self.generator, real, labels)
-            scaled = _per_replica(loss)
-        self._apply(tape, scaled, self.generator, self.pretrain_optimizer)
+            scaled = updates.per_replica(loss)
+        self._apply(tape, scaled, self.generator, self.pretrain_optimizer, statistics)
         self.progress.pretrain_step.assign_add(1)
         if self.ema_generator is not None:
             # The copy follows the pre-trained weights exactly; its warm-up starts with the
             # adversarial phase.
-            _update_in_sync(self.ema_generator.weights, lambda e, w: e.assign(w),
+            updates.update_in_sync(self.ema_generator.weights, lambda e, w: e.assign(w),
                             _paired_weights(self.ema_generator, self.generator))
         self.pretrain_tracker.update_state(loss)
         return {"pretrain_loss": self.pretrain_tracker.result()}
@@ -273,6 +276,7 @@ class GAN(keras.Model):
 
     def _discriminator_step(self, real, real_labels):
         fake, fake_labels = self._fake(tf.shape(real)[0])
+        statistics = updates.snapshot(self.discriminator)
 
         # The penalties see D as a function of its input alone. Both take it at real labels: R1
         # is a penalty on real data, and WGAN-GP's interpolates are judged as the real class.
@@ -297,8 +301,8 @@ class GAN(keras.Model):
                 aux = (_class_loss(real_labels, real_class_logits)
                        + _class_loss(fake_labels, fake_class_logits))
                 total += self.aux_weight * aux
-            total = _per_replica(total)
-        self._apply(tape, total, self.discriminator, self.d_optimizer)
+            total = updates.per_replica(total)
+        self._apply(tape, total, self.discriminator, self.d_optimizer, statistics)
         if self.weight_clip > 0:
             losses.clip_weights(self.discriminator.trainable_variables, self.weight_clip)
         self.trackers["d_loss"].update_state(loss)
@@ -311,6 +315,7 @@ class GAN(keras.Model):
             self.trackers["aux_accuracy"].update_state(tf.reduce_mean(tf.cast(hits, tf.float32)))
 
     def _generator_step(self, real, real_labels):
+        statistics = updates.snapshot(self.generator)
         with tf.GradientTape() as tape:
             fake, fake_labels = self._fake(tf.shape(real)[0])
             fake_logits, fake_class_logits = self._critic(fake, fake_labels)
@@ -321,18 +326,20 @@ class GAN(keras.Model):
             if self.conditioning == "acgan":
                 aux = _class_loss(fake_labels, fake_class_logits)
                 total += self.aux_weight * aux
-            scaled = _per_replica(total)
-        self._apply(tape, scaled, self.generator, self.g_optimizer)
+            scaled = updates.per_replica(total)
+        self._apply(tape, scaled, self.generator, self.g_optimizer, statistics)
         self.trackers["g_loss"].update_state(loss)
         if self.conditioning == "acgan":
             self.trackers["g_aux"].update_state(aux)
 
-    def _apply(self, tape, loss, network, optimizer):
-        # Gradient clipping (global_clipnorm/clipvalue on the optimizer) runs after the optimizer
-        # has summed the replicas' gradients, so it clips the whole global batch's gradient.
-        variables = network.trainable_variables
-        grads = tape.gradient(loss, variables)
-        optimizer.apply_gradients(zip(grads, variables, strict=True))
+    def _apply(self, tape, loss, network, optimizer, statistics=()):
+        """`network`'s update from `tape`, or none if its gradients are not finite (counted in
+        `progress` under the network's name); see `updates.apply_if_finite`."""
+        role = (2 if self.phase == PRETRAIN else 0 if network is self.discriminator else 1)
+        update = self.progress.counter(self.phase) + 1
+        updates.apply_if_finite(
+            tape, loss, network.trainable_variables, optimizer, statistics,
+            on_skip=lambda number: self.progress.record_nonfinite(role, number), update=update)
 
     def _update_ema(self):
         pairs = list(zip(self.ema_generator.weights,
@@ -342,12 +349,13 @@ class GAN(keras.Model):
         t = tf.cast(self.progress.step, tf.float32)
         decay = tf.minimum(self.ema_decay, (1.0 + t) / (10.0 + t))
         trained = [(e, w) for e, w in pairs if w.trainable]
-        _update_in_sync([e for e, _ in trained],
+        updates.update_in_sync([e for e, _ in trained],
                         lambda e, w: e.assign(decay * e + (1.0 - decay) * w),
                         [w for _, w in trained])
         # Batch-norm statistics are not trained by gradients: the EMA copy takes them as they are.
         others = [(e, w) for e, w in pairs if not w.trainable]
-        _update_in_sync([e for e, _ in others], lambda e, w: e.assign(w), [w for _, w in others])
+        updates.update_in_sync([e for e, _ in others], lambda e, w: e.assign(w),
+                               [w for _, w in others])
 
 
 def _paired_weights(ema_generator, generator):
@@ -381,23 +389,3 @@ def _check_arity(network, role, conditioning, kind, expected):
         raise ValueError(f"the {role} has {len(tensors)} {kind} but conditioning="
                          f"{conditioning!r} needs {expected}: build both networks and the GAN "
                          "from the same config.model.conditioning")
-
-
-def _per_replica(loss):
-    """Optimizers sum gradients over replicas: scale each replica's mean loss so that the sum
-    is the global-batch mean. Must run inside the gradient tape."""
-    return loss / tf.distribute.get_strategy().num_replicas_in_sync
-
-
-def _update_in_sync(targets, fn, sources=None):
-    """Runs `fn(target[, source])` on every target variable, from a replica context.
-
-    Mirrored variables refuse a plain `assign` inside a replica, so the update goes through
-    `merge_call`, as optimizers do; with no strategy this is an ordinary assign.
-    """
-    def merge(strategy):
-        for i, target in enumerate(targets):
-            args = (sources[i],) if sources is not None else ()
-            strategy.extended.update(target, fn, args=args, group=False)
-
-    tf.distribute.get_replica_context().merge_call(merge)

@@ -9,6 +9,8 @@
   scheduled      {name: float32 variable} that the engine sets from the family's schedules at
                  every adversarial step (a Gumbel-softmax temperature), so a resumed run goes
                  on from the value it had.
+  nonfinite      updates skipped because their gradients held NaN or Inf, and where the first
+                 was (`first_nonfinite()`): what the divergence guard reads.
 
 A checkpoint holds it beside the GAN (`tf.train.Checkpoint(gan=..., progress=...)`, see
 tfgan_zoo.engine.checkpoints), not inside it, so checkpoints written before it existed still
@@ -19,6 +21,8 @@ import tensorflow as tf
 PRETRAIN = "pretrain"
 ADVERSARIAL = "adversarial"
 PHASES = (PRETRAIN, ADVERSARIAL)
+# What `first_nonfinite_network` codes name: the network whose gradients went non-finite.
+NETWORKS = ("discriminator", "generator", "generator (pre-training)")
 
 
 def _counter(name):
@@ -38,6 +42,25 @@ class Progress(tf.Module):
             name: tf.Variable(0.0, dtype=tf.float32, trainable=False, name=name,
                               aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
             for name in scheduled_names}
+        self.nonfinite = _counter("nonfinite")
+        self.first_nonfinite_step = _counter("first_nonfinite_step")  # the update's number
+        self.first_nonfinite_network = _counter("first_nonfinite_network")  # NETWORKS index
+
+    def record_nonfinite(self, network, update):
+        """Counts a skipped update of NETWORKS[network], number `update` of its phase (int64
+        tensor); the first one's place is kept."""
+        first = tf.equal(self.nonfinite, 0)
+        self.first_nonfinite_step.assign(tf.where(first, update, self.first_nonfinite_step))
+        self.first_nonfinite_network.assign(
+            tf.where(first, tf.constant(network, tf.int64), self.first_nonfinite_network))
+        self.nonfinite.assign_add(1)
+
+    def first_nonfinite(self):
+        """(update number, network name) of the first non-finite update, or None."""
+        if int(self.nonfinite.numpy()) == 0:
+            return None
+        return (int(self.first_nonfinite_step.numpy()),
+                NETWORKS[int(self.first_nonfinite_network.numpy())])
 
     def counter(self, phase):
         """The variable that counts the updates of `phase`."""

@@ -14,7 +14,7 @@ from absl import logging
 
 from tfgan_zoo import config as config_lib
 from tfgan_zoo import losses, models, pruning
-from tfgan_zoo.engine import callbacks, checkpoints
+from tfgan_zoo.engine import callbacks, checkpoints, guard
 from tfgan_zoo.engine.gan import GAN
 from tfgan_zoo.engine.progress import ADVERSARIAL, PRETRAIN, Progress
 from tfgan_zoo.engine.workdir import Workdir
@@ -33,6 +33,7 @@ class RunResult:
     spec: object  # the data's DatasetSpec
     latest_sample: str = ""
     pruning: dict | None = None
+    stopped_by: str = ""  # the signal that stopped the run early ("SIGTERM"), if one did
 
 
 def make_strategy(name):
@@ -129,6 +130,9 @@ def validate(config):
     if config.gan.label_smoothing and not loss.accepts_label_smoothing:
         raise ZooError(f"config.gan.label_smoothing does not apply to the {loss.name!r} loss; "
                        "set it to 0 or use non_saturating, minimax or least_squares")
+    if on_nonfinite(config) not in guard.ON_NONFINITE:
+        raise ZooError(f"config.train.on_nonfinite={on_nonfinite(config)!r}; valid: "
+                       f"{', '.join(guard.ON_NONFINITE)}")
     if pretrain_steps(config) and not hasattr(family, "pretrain_loss"):
         raise ZooError(f"config.train.pretrain_steps={pretrain_steps(config)}, but the "
                        f"{config.model_name} family has no pre-training phase; set it to 0")
@@ -159,17 +163,18 @@ def _train(config, workdir_path, log, init_weights):
     if config.train.precision != "float32":
         keras.mixed_precision.set_global_policy(config.train.precision)
     strategy = make_strategy(config.train.distribute)
+    config_lib.validate_replicas(config, strategy.num_replicas_in_sync)
     train_config = config.train
     samples_per_step = train_config.batch_size * config.gan.d_steps
-    dataset, spec = kind.load(config, samples_per_step)
+    _, spec = kind.load(config, samples_per_step)  # checks the data before anything is built
 
     with strategy.scope():
         gan = build_gan(config, spec, init_weights)
         checkpoint = checkpoints.make(gan)
     manager = tf.train.CheckpointManager(checkpoint, workdir.checkpoints,
                                          max_to_keep=train_config.keep_checkpoints)
-    if manager.latest_checkpoint:
-        checkpoints.restore(checkpoint, manager.latest_checkpoint)
+    if checkpoints.restore_latest(checkpoint, manager, log):
+        _set_learning_rates(gan, config)
     start_step = int(gan.progress.step.numpy())
     result = RunResult(workdir, start_step, start_step, 0.0, spec,
                        latest_sample=kind.latest_sample(workdir.samples))
@@ -185,46 +190,96 @@ def _train(config, workdir_path, log, init_weights):
             "nothing to train. Raise --config.train.num_steps to train further.")
         return result
 
+    scorer = None
     if config.eval.every:
-        # Built before anything is written: a dataset without labels fails here, not mid-run.
-        extractor = kind.make_extractor(config, config.eval.extractor,
-                                        config.eval.inception_weights, log=log)
-        scorer = scoring.Scorer(config, extractor, config.eval.split, config.eval.num_samples)
+        # Before anything is written. Data without labels or a test split gets the evaluation
+        # it allows, or none (scorer None), and the log says which.
+        scorer = scoring.for_training(config, log)
     workdir.create(config)
     workdir.write_dataset(spec)
     log(f"{'Resuming' if start_step or pretrain_left < pretrain_steps(config) else 'Training'} "
         f"{config.model_name} on {spec.name} ({kind.describe_spec(spec)}) from step "
         f"{start_step} to {train_config.num_steps}; writing to {workdir.path}")
     writer = tf.summary.create_file_writer(workdir.logs)
+    run_guard = guard.Guard(on_nonfinite(config))
     started = time.perf_counter()
-    if pretrain_left > 0:
-        _pretrain(gan, config, dataset, writer, manager, samples_per_step, kind, log)
+    try:
+        if pretrain_left > 0:
+            _pretrain(gan, config, writer, manager, run_guard, samples_per_step, kind, log)
+        if start_step < train_config.num_steps and not run_guard.stopped:
+            gan.set_phase(ADVERSARIAL)
+            _fit(gan, _batches(kind, config, samples_per_step, gan), start_step,
+                 train_config.num_steps, train_config.log_every,
+                 _adversarial_callbacks(gan, config, spec, kind, workdir, writer, manager,
+                                        checkpoint, run_guard, log, scorer))
+    finally:
+        writer.close()
+    result.seconds = time.perf_counter() - started
+    result.end_step = int(gan.progress.step.numpy())
+    _check_stop(run_guard, gan, manager, result, log)
+    if config.prune.enabled and not result.stopped_by:
+        result.pruning = _pruning_report(gan, config, spec, workdir, init_weights, log)
+    logging.info("trained steps %d-%d in %.1f s", start_step, result.end_step, result.seconds)
+    return result
+
+
+def on_nonfinite(config):
+    """What a non-finite update does to the run: "stop" or "skip" (configs from before the
+    setting existed: stop)."""
+    return config.train.get("on_nonfinite", "stop")
+
+
+def _adversarial_callbacks(gan, config, spec, kind, workdir, writer, manager, checkpoint,
+                           run_guard, log, scorer):
+    train_config = config.train
+    samples_per_step = train_config.batch_size * config.gan.d_steps
+    start_step = int(gan.progress.step.numpy())
     phase_callbacks = [
-        # First, so that masks are re-applied before samples and checkpoints are written.
+        run_guard,
+        # Next, so that masks are re-applied before samples and checkpoints are written.
         *([pruning.UpdatePruningStep(), pruning.SparsityLogger(writer)]
           if config.prune.enabled else []),
         callbacks.ProgressBar(start_step, train_config.num_steps, samples_per_step,
                               kind.rate_label),
         callbacks.ScalarLogger(writer, samples_per_step, kind.unit),
         callbacks.SampleWriter(kind, spec, workdir.samples, writer, *_grid(gan, train_config)),
-        callbacks.Checkpointer(manager, train_config.checkpoint_every),
+        callbacks.Checkpointer(manager, train_config.checkpoint_every, run_guard),
     ]
-    if config.eval.every:
+    if scorer is not None:
         best = checkpoints.BestCheckpoint(checkpoint, workdir.best_checkpoints, kind.primary,
                                           kind.metrics[kind.primary])
         best_from = config.prune.end_step if config.prune.enabled else 0
         phase_callbacks.append(callbacks.Evaluator(scorer, config.eval.every, writer, best,
-                                                   log, best_from))
-    if start_step < train_config.num_steps:
-        gan.set_phase(ADVERSARIAL)
-        _fit(gan, dataset, start_step, train_config.num_steps, train_config.log_every,
-             phase_callbacks)
-    result.seconds = time.perf_counter() - started
-    if config.prune.enabled:
-        result.pruning = _pruning_report(gan, config, spec, workdir, init_weights, log)
-    result.end_step = int(gan.progress.step.numpy())
-    logging.info("trained steps %d-%d in %.1f s", start_step, result.end_step, result.seconds)
-    return result
+                                                   run_guard, train_config.num_steps, log,
+                                                   best_from))
+    return phase_callbacks
+
+
+def _check_stop(run_guard, gan, manager, result, log):
+    """Raises ZooError if a non-finite update stopped the run; records a signal's stop."""
+    if run_guard.diverged is not None:
+        update, network = run_guard.diverged
+        phase = "pre-training update" if "pre-training" in network else "step"
+        kept = (f"the latest checkpoint, {manager.latest_checkpoint}, holds the last finite "
+                "weights" if manager.latest_checkpoint else "no checkpoint was written")
+        raise ZooError(f"training diverged: the {network}'s gradients were NaN or Inf at "
+                       f"{phase} {update}, so the run stopped; {kept}. Lower the learning "
+                       "rates, add a gradient penalty or clipping, and resume; or set "
+                       "--config.train.on_nonfinite=skip to skip such updates")
+    if run_guard.signal_name:
+        result.stopped_by = run_guard.signal_name
+        log(f"\n{run_guard.signal_name}: stopped after step {result.end_step}; saved "
+            f"{manager.latest_checkpoint}")
+
+
+def _set_learning_rates(gan, config):
+    """The config's learning rates, over the ones a restored checkpoint brought back: the
+    optimizers checkpoint theirs, and a resumed run may change them."""
+    pairs = [(gan.d_optimizer, config.optimizer.d), (gan.g_optimizer, config.optimizer.g)]
+    if gan.pretrain_optimizer is not None:
+        pairs.append((gan.pretrain_optimizer, config.optimizer.pretrain))
+    for optimizer, section in pairs:
+        optimizer.learning_rate.assign(section.learning_rate)
 
 
 def _grid(gan, train_config):
@@ -235,22 +290,34 @@ def _grid(gan, train_config):
 
 def _fit(gan, dataset, start, end, log_every, phase_callbacks):
     """`fit()` from update `start` to `end` of the GAN's current phase, one Keras epoch per
-    `log_every` updates (a resumed phase restarts on an epoch boundary)."""
-    gan.fit(dataset, epochs=end // log_every, initial_epoch=start // log_every,
-            steps_per_epoch=log_every, callbacks=phase_callbacks, verbose=0)
+    `log_every` updates counted from `start` (which a run stopped by a signal, or resumed with
+    another `log_every`, leaves off the grid), the last epoch cut at `end`."""
+    epochs = -(-(end - start) // log_every)
+    gan.fit(dataset, epochs=epochs, steps_per_epoch=log_every, verbose=0,
+            callbacks=[*phase_callbacks, callbacks.StopAt(end)])
 
 
-def _pretrain(gan, config, dataset, writer, manager, samples_per_step, kind, log):
+def _batches(kind, config, samples_per_step, gan):
+    """The training batches from the run's next one on. Every update so far, in either phase,
+    took one, and the data's order is fixed by the seed, so a resumed run is given what the
+    uninterrupted one would have been (with the same batch size)."""
+    return kind.load(config, samples_per_step, seed=config.train.seed,
+                     skip=gan.progress.total() * samples_per_step)[0]
+
+
+def _pretrain(gan, config, writer, manager, run_guard, samples_per_step, kind, log):
     """The pre-training phase: the generator alone on the family's loss, logged under
     `pretrain/*` and checkpointed like the adversarial phase, resumable at any checkpoint."""
     done, total = int(gan.progress.pretrain_step.numpy()), pretrain_steps(config)
     log(f"Pre-training the generator: update {done} to {total}")
     gan.set_phase(PRETRAIN)
-    _fit(gan, dataset, done, total, config.train.log_every, [
+    _fit(gan, _batches(kind, config, samples_per_step, gan), done, total,
+         config.train.log_every, [
+        run_guard,
         callbacks.ProgressBar(done, total, samples_per_step, kind.rate_label,
                               description="pretrain"),
         callbacks.ScalarLogger(writer, samples_per_step, kind.unit, prefix="pretrain"),
-        callbacks.Checkpointer(manager, config.train.checkpoint_every),
+        callbacks.Checkpointer(manager, config.train.checkpoint_every, run_guard),
     ])
 
 
