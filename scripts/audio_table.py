@@ -8,6 +8,7 @@ its best checkpoint and on an untrained generator, with the spoken-digit classif
 trains on the real clips. Writes docs/audio/results.json, docs/audio/NAME.png (the seed-0
 run's last spectrograms) and a few of its clips as docs/audio/NAME_K.wav, and the table between
 the audio-table markers of README.md. Each demo run takes up to about 30 minutes on 2 CPU cores.
+A table stopped part-way resumes where it was when run again (see `measured`).
 """
 import argparse
 import json
@@ -16,6 +17,8 @@ import shutil
 import statistics
 
 from zoo_table import ROOT, evaluate, machine, train, update_readme
+
+from tfgan_zoo import files
 
 MODELS = ("wavegan", "wavegan_cond")
 START, END = "<!-- audio-table:start -->", "<!-- audio-table:end -->"
@@ -74,6 +77,32 @@ def keep_samples(name, workdir):
         shutil.copy(os.path.join(samples, "latest", clip), os.path.join(out, f"{name}_{k}.wav"))
 
 
+def measured(name, seed, workdir):
+    """The table's entry for one seed: trained and scored now, or what an earlier call wrote.
+
+    Each stage is kept in the run directory as soon as it is done (`table_seconds.json` after
+    training, `table_entry.json` after scoring), so a table that stops part-way is resumed by
+    running the same command, without training any finished seed again.
+    """
+    entry_path = os.path.join(workdir, "table_entry.json")
+    seconds_path = os.path.join(workdir, "table_seconds.json")
+    if os.path.exists(entry_path):
+        with open(entry_path) as f:
+            return json.load(f)
+    if os.path.exists(seconds_path):
+        with open(seconds_path) as f:
+            seconds = json.load(f)["seconds"]
+    else:
+        seconds = train(name, workdir, "--preset=demo", f"--config.train.seed={seed}")
+        files.write_json(seconds_path, {"seconds": seconds})
+    entry = {"seed": seed, "seconds": seconds, "best": evaluate(workdir, "best"),
+             "untrained": evaluate(workdir, "untrained")}
+    with open(os.path.join(workdir, "config.json")) as f:
+        entry["steps"] = json.load(f)["train"]["num_steps"]
+    files.write_json(entry_path, entry)
+    return entry
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS))
@@ -91,11 +120,7 @@ def main():
         runs = []
         for seed in seeds:
             workdir = os.path.join(args.runs, f"{name}_demo_s{seed}")
-            seconds = train(name, workdir, "--preset=demo", f"--config.train.seed={seed}")
-            entry = {"seed": seed, "seconds": seconds, "best": evaluate(workdir, "best"),
-                     "untrained": evaluate(workdir, "untrained")}
-            with open(os.path.join(workdir, "config.json")) as f:
-                entry["steps"] = json.load(f)["train"]["num_steps"]
+            entry = measured(name, seed, workdir)
             runs.append(entry)
             print(f"{name} seed {seed}: {entry['best']['results']}", flush=True)
         keep_samples(name, os.path.join(args.runs, f"{name}_demo_s{seeds[0]}"))

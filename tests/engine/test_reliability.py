@@ -22,8 +22,8 @@ from tfgan_zoo.evaluation import scoring
 from tfgan_zoo.kinds import image as image_kind
 
 # Every step a checkpoint: a kill at a random moment often lands inside a checkpoint write.
-FLAGS = ("--config.train.num_steps=30", "--config.train.log_every=1",
-         "--config.train.checkpoint_every=1", "--config.train.sample_every=15",
+FLAGS = ("--config.train.num_steps=60", "--config.train.log_every=1",
+         "--config.train.checkpoint_every=1", "--config.train.sample_every=30",
          "--config.train.keep_checkpoints=2")
 
 
@@ -47,13 +47,14 @@ def start_train(workdir, data_dir, *flags):
 
 def wait_for_line(process, pattern, timeout=120):
     """Reads the process's output up to the first line matching `pattern`; returns the match."""
-    deadline = time.monotonic() + timeout
+    deadline, seen = time.monotonic() + timeout, []
     for line in process.stdout:
         match = re.search(pattern, line)
         if match:
             return match
+        seen.append(line)
         assert time.monotonic() < deadline, f"no line matching {pattern!r} in {timeout} s"
-    raise AssertionError(f"the run ended without a line matching {pattern!r}")
+    raise AssertionError(f"the run ended without a line matching {pattern!r}:\n{''.join(seen)}")
 
 
 def wait_for_checkpoint_after(checkpoint_dir, step, timeout=120):
@@ -93,20 +94,20 @@ def test_sigkill_at_random_moments_loses_only_the_steps_since_the_last_checkpoin
         if saved:  # it resumes from exactly the checkpoint the last kill left
             assert int(started.group(2)) == saved[0]
         wait_for_checkpoint_after(checkpoint_dir, int(started.group(2)))
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.0, 0.5))  # well before the 60th step
         process.kill()
         process.communicate()
         saved = saved_state(checkpoint_dir)
     config = config_of(digits_data_dir)
     resumed = training.train(config, str(workdir), log=lambda _: None)
-    assert (resumed.start_step, resumed.end_step) == (saved[0], 30)
+    assert (resumed.start_step, resumed.end_step) == (saved[0], 60)
     # Every generator update made once: the optimizer's count was restored with the weights.
-    assert saved_state(checkpoint_dir)[:2] == (30, 30)
+    assert saved_state(checkpoint_dir)[:2] == (60, 60)
 
     # An uninterrupted run of the same config ends at the same step, the same way.
     whole = training.train(config, str(tmp_path / "whole"), log=lambda _: None)
     assert whole.end_step == resumed.end_step
-    assert saved_state(str(tmp_path / "whole" / "checkpoints"))[:2] == (30, 30)
+    assert saved_state(str(tmp_path / "whole" / "checkpoints"))[:2] == (60, 60)
 
 
 def test_sigterm_finishes_the_step_saves_and_says_how_to_resume(tmp_path, digits_data_dir):
@@ -120,15 +121,15 @@ def test_sigterm_finishes_the_step_saves_and_says_how_to_resume(tmp_path, digits
     stopped = re.search(r"SIGTERM: stopped after step (\d+); saved (\S+ckpt-(\d+))", output)
     assert stopped, output
     step = int(stopped.group(1))
-    assert 0 < step < 30 and int(stopped.group(3)) == step
+    assert 0 < step < 60 and int(stopped.group(3)) == step
     assert "Resume with the same command" in output and f"--workdir={workdir}" in output
     assert saved_state(str(workdir / "checkpoints"))[:2] == (step, step)
 
     # Resumed off the log_every grid, it still ends at num_steps exactly.
     config = config_of(digits_data_dir, "--config.train.checkpoint_every=5")
     resumed = training.train(config, str(workdir), log=lambda _: None)
-    assert (resumed.start_step, resumed.end_step) == (step, 30)
-    assert saved_state(str(workdir / "checkpoints"))[:2] == (30, 30)
+    assert (resumed.start_step, resumed.end_step) == (step, 60)
+    assert saved_state(str(workdir / "checkpoints"))[:2] == (60, 60)
 
 
 def tiny_config(data_dir, **train):
@@ -240,3 +241,19 @@ def test_a_learning_rate_changed_at_resume_is_the_one_used(tmp_path, digits_data
     names = [n for n in reader.get_variable_to_shape_map()
              if n.startswith("gan/g_optimizer/") and "learning_rate" in n]
     assert names and reader.get_tensor(names[0]) == np.float32(5e-5)
+
+
+def test_the_tensorboard_writer_is_closed_even_when_the_run_stops_on_an_error(
+        tmp_path, digits_data_dir, nan_from_step_7, monkeypatch):
+    writers = []
+    create = tf.summary.create_file_writer
+
+    def recorded(*args, **kwargs):
+        writer = create(*args, **kwargs)
+        writer.close = lambda close=writer.close: (writers.append("closed"), close())
+        return writer
+
+    monkeypatch.setattr(training.tf.summary, "create_file_writer", recorded)
+    with pytest.raises(ZooError, match="training diverged"):
+        training.train(tiny_config(digits_data_dir), str(tmp_path / "run"), log=lambda _: None)
+    assert writers == ["closed"]

@@ -60,3 +60,16 @@ def test_rejects_non_probabilities():
         metrics.classifier_score(np.full((4, 2), 0.5), splits=5)
     # Rows summing to 1 within 1e-3 are accepted.
     assert metrics.classifier_score(np.full((4, 2), 0.5004), splits=2)[0] == pytest.approx(1.0)
+
+
+def test_class_histogram_of_even_collapsed_and_half_covered_samples():
+    even = np.eye(10)[np.arange(1000) % 10]
+    assert metrics.class_histogram(even) == pytest.approx(
+        {"class_entropy": 1.0, "class_coverage": 1.0})
+    collapsed = np.eye(10)[np.zeros(1000, dtype=int)]
+    assert metrics.class_histogram(collapsed) == pytest.approx(
+        {"class_entropy": 0.0, "class_coverage": 0.1})
+    # Five classes equally often: entropy log 5 / log 10, half the classes covered.
+    half = np.eye(10)[np.arange(1000) % 5]
+    assert metrics.class_histogram(half) == pytest.approx(
+        {"class_entropy": np.log(5) / np.log(10), "class_coverage": 0.5})

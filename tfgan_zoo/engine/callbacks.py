@@ -9,6 +9,7 @@ sync on every batch. What samples look like on disk and in TensorBoard is the ki
 import sys
 import time
 
+import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 import tqdm
@@ -118,24 +119,48 @@ class PeriodicCallback(StepCallback):
         raise NotImplementedError
 
 
+# Below these, a run is warned that its generator may have collapsed (see `sample_diversity`
+# and metrics.class_histogram); both are in TensorBoard, as samples/diversity and
+# eval/class_entropy.
+COLLAPSED_DIVERSITY = 0.05
+COLLAPSED_CLASS_ENTROPY = 0.5
+
+
+def sample_diversity(samples):
+    """How much samples from different latents differ: the mean over positions of their
+    standard deviation across samples, over the standard deviation of all their values. 0 when
+    every latent gives the same sample; near 1 for independent samples."""
+    samples = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
+    spread = samples.std()
+    return float(samples.std(axis=0).mean() / spread) if spread > 0 else 0.0
+
+
 class SampleWriter(PeriodicCallback):
     """Every `every` steps: samples from fixed inputs, written by the kind into the run's
-    samples folder and TensorBoard (image grids, audio clips, text).
+    samples folder and TensorBoard (image grids, audio clips, text), with their diversity.
 
     `labels` (conditional models) and `rows` come with the latents: a conditional grid has one
     row per class.
     """
 
-    def __init__(self, kind, spec, samples_dir, writer, latents, every, labels=None, rows=None):
+    def __init__(self, kind, spec, samples_dir, writer, latents, every, labels=None, rows=None,
+                 log=print):
         super().__init__(every)
         self.kind, self.spec, self.samples_dir, self.writer = kind, spec, samples_dir, writer
-        self.latents, self.labels, self.rows = latents, labels, rows
+        self.latents, self.labels, self.rows, self.log = latents, labels, rows, log
 
     def act(self, step):
         samples = self.model.generate(self.latents, self.labels).numpy()
         self.kind.write_samples(self.samples_dir, step, samples, self.rows, self.writer,
                                 self.spec)
+        diversity = sample_diversity(samples)
+        with self.writer.as_default(step=step):
+            tf.summary.scalar("samples/diversity", diversity)
         self.writer.flush()
+        if diversity < COLLAPSED_DIVERSITY:
+            self.log(f"\nwarning: step {step}: the samples of different latents are nearly the "
+                     f"same (diversity {diversity:.3f} < {COLLAPSED_DIVERSITY}): the generator "
+                     "may have collapsed; see samples/ and the best checkpoint")
 
 
 class StopAt(StepCallback):
@@ -202,6 +227,11 @@ class Evaluator(StepCallback):
             for name, value in results.items():
                 tf.summary.scalar(f"eval/{name}", value)
         self.writer.flush()
+        entropy = results.get("class_entropy", 1.0)
+        if entropy < COLLAPSED_CLASS_ENTROPY:
+            self.log(f"\nwarning: step {step}: the generated samples fall into few classes "
+                     f"(class entropy {entropy:.2f} < {COLLAPSED_CLASS_ENTROPY}, coverage "
+                     f"{results['class_coverage']:.0%}): the generator may be collapsing")
         improved = step >= self.best_from and self.best.offer(step, results)
         if improved:
             self.log(f"\nstep {step}: {self.primary} {results[self.primary]:.3f}, the best so far"

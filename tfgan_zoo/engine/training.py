@@ -242,7 +242,8 @@ def _adversarial_callbacks(gan, config, spec, kind, workdir, writer, manager, ch
         callbacks.ProgressBar(start_step, train_config.num_steps, samples_per_step,
                               kind.rate_label),
         callbacks.ScalarLogger(writer, samples_per_step, kind.unit),
-        callbacks.SampleWriter(kind, spec, workdir.samples, writer, *_grid(gan, train_config)),
+        callbacks.SampleWriter(kind, spec, workdir.samples, writer, *_grid(gan, train_config),
+                               log=log),
         callbacks.Checkpointer(manager, train_config.checkpoint_every, run_guard),
     ]
     if scorer is not None:

@@ -88,6 +88,7 @@ def score(real, fake, splits=10):
     precision, recall = metrics.precision_recall(real.kept.features, fake.kept.features)
     results = {"fid": fid, "kid": kid, "kid_std_error": kid_error, "classifier_score": cs,
                "classifier_score_std": cs_std, "precision": precision, "recall": recall,
+               **metrics.class_histogram(probs),
                "num_real": int(real.count), "num_generated": int(fake.count)}
     if fake.asked:
         heard = np.argmax(probs, axis=-1) == np.concatenate(fake.asked)

@@ -9,6 +9,7 @@ image, audio and text models. Everything is NumPy/SciPy and computed in float64.
   2017). Needs more samples than dimensions per side (``NotEnoughSamplesError`` otherwise).
 - ``kernel_inception_distance(real, fake)``: KID (Binkowski et al. 2018), the squared MMD under a
   cubic polynomial kernel, averaged over random subsets, with its standard error.
+- ``class_histogram(probs)``: the entropy and coverage of the generated classes (collapse).
 - ``classifier_score(probs)``: the Inception Score formula, exp(E KL(p(y|x) || p(y))), on any
   classifier's softmax outputs; between 1 and the number of classes.
 - ``precision_recall(real, fake)``: improved precision (how much of the fake data lies on the
@@ -24,7 +25,7 @@ N (a few thousand samples or fewer), though its estimate is noisier.
 
 This package imports no TensorFlow (``extractors``, which does, is imported on its own).
 """
-from tfgan_zoo.metrics.classifier_score import classifier_score
+from tfgan_zoo.metrics.classifier_score import class_histogram, classifier_score
 from tfgan_zoo.metrics.frechet import NotEnoughSamplesError, fid_from_stats, frechet_distance
 from tfgan_zoo.metrics.kid import kernel_inception_distance
 from tfgan_zoo.metrics.precision_recall import precision_recall
@@ -34,6 +35,7 @@ __all__ = [
     "FeatureReservoir",
     "FeatureStats",
     "NotEnoughSamplesError",
+    "class_histogram",
     "classifier_score",
     "fid_from_stats",
     "frechet_distance",

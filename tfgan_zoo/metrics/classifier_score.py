@@ -53,3 +53,19 @@ def classifier_score(probs, splits: int = 10) -> tuple[float, float]:
         scores.append(np.exp(kl.mean()))
     scores = np.asarray(scores)
     return float(scores.mean()), float(scores.std())
+
+
+def class_histogram(probs) -> dict[str, float]:
+    """How evenly the samples fall into the classifier's classes: the collapse a score hides.
+
+    Returns `class_entropy`, the entropy of the histogram of argmax classes divided by log C
+    (1: every class equally often, 0: one class only), and `class_coverage`, the share of the
+    C classes given at least half of an even share (1/(2C)) of the samples.
+    """
+    probs = _features(probs, "probs")
+    classes = probs.shape[1]
+    counts = np.bincount(np.argmax(probs, axis=1), minlength=classes)
+    share = counts / counts.sum()
+    entropy = float(scipy.special.entr(share).sum() / np.log(classes))
+    coverage = float(np.mean(share >= 0.5 / classes))
+    return {"class_entropy": entropy, "class_coverage": coverage}
