@@ -14,7 +14,12 @@ from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.pruning import finetune as pruned_runs
 
-RECIPES = config_lib.available_models()
+# One recipe per distinct network and training path, so the suite keeps its time budget:
+# dcgan (2-D convolutions, batch norm), sngan (spectral-norm wrappers), wgan_gp (the penalty's
+# extra gradient), acgan (a class head), wavegan_cond (1-D transposed convolutions, projection
+# conditioning). lsgan differs from dcgan only in its loss, cgan from acgan in how labels enter,
+# wavegan from wavegan_cond in its conditioning (test_config.py validates every recipe).
+RECIPES = ("dcgan", "sngan", "wgan_gp", "acgan", "wavegan_cond")
 
 
 def tiny(model, data_dir, **prune):
@@ -48,7 +53,7 @@ def test_every_recipe_prunes_and_strips_during_training(model, tmp_path, digits_
     assert set(pruned) <= set(fractions)
     for name in pruned:
         assert abs(fractions[name] - 0.8) <= 0.01, (name, fractions[name])
-    # Every recipe keeps the generator's output layer dense (config.prune.keep_dense): images'
+    # Each recipe keeps the generator's output layer dense (config.prune.keep_dense): images'
     # to_image, audio's to_audio.
     (output_layer,) = [name.split("/")[1] for name in config.prune.keep_dense
                        if name.startswith("generator/")]

@@ -40,7 +40,8 @@ def test_a_collapsed_run_is_warned_of_and_logs_both_measures(tmp_path, digits_da
         return gan
 
     monkeypatch.setattr(training, "build_gan", build_collapsed)
-    monkeypatch.setattr(scoring.Scorer, "__call__", lambda self, gan: {
+    # What a collapsed generator's evaluation reports; no classifier is trained for it.
+    monkeypatch.setattr(scoring, "for_training", lambda config, log: lambda gan: {
         "fid": 100.0, "kid": 1.0, "class_entropy": 0.1, "class_coverage": 0.1})
     lines = []
     training.train(config, str(tmp_path / "run"), log=lines.append)
