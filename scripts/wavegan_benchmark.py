@@ -9,12 +9,12 @@ one warm-up step, and counts the step's FLOPs from the layer shapes. The matmul 
 taken on the same (shared, noisy) machine. It prints the figures and the machine, and writes
 them between the wavegan-benchmark markers of README.md.
 
-FLOP model of one training step (B clips per critic update, d_steps critic updates, WGAN-GP):
-G(B) and D(B) are one forward pass of each network on B clips (2 FLOPs per multiply-add of its
-Dense and convolution layers); a backward pass costs two forward passes. A critic update runs G
-forward, D forward and backward on real and fake (6 D), and the gradient penalty's D forward,
-its input gradient and the backward pass through both (about 4 D): G + 10 D. The generator
-update runs G and D forward and backward: 3 G + 3 D. Element-wise work is not counted.
+FLOP model of one training step (B clips per critic update, d_steps critic updates): G(B) and
+D(B) are one forward pass of each network on B clips (2 FLOPs per multiply-add of its Dense and
+convolution layers); a backward pass costs two forward passes. A critic update runs G forward
+and D forward and backward on real and fake (G + 6 D); with WGAN-GP (the paper's recipe) the
+penalty's D forward, its input gradient and the backward pass through both add about 4 D. The
+generator update runs G and D forward and backward: 3 G + 3 D. Element-wise work is not counted.
 """
 import argparse
 import time
@@ -80,7 +80,8 @@ def benchmark(name, preset, steps):
     float(logs["d_loss"])
     seconds = (time.perf_counter() - started) / steps
     g, d = forward_flops(gan.generator), forward_flops(gan.discriminator)
-    flops = batch * (d_steps * (g + 10 * d) + 3 * g + 3 * d)
+    critic = g + (10 if config.gan.gp_weight > 0 else 6) * d
+    flops = batch * (d_steps * critic + 3 * g + 3 * d)
     return {"name": name, "d": config.model.model_dim, "length": length,
             "rate": config.data.sample_rate, "batch": batch, "d_steps": d_steps,
             "g_gflop": g / 1e9, "d_gflop": d / 1e9, "step_tflop": flops / 1e12,

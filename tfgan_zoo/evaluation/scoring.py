@@ -17,6 +17,7 @@ import numpy as np
 from tfgan_zoo import latents, metrics, models
 from tfgan_zoo.data import folder
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.metrics.extractors import float32_policy
 
 MAX_KEPT = 10_000  # rows kept for KID and precision/recall; FID streams over all samples
 
@@ -50,7 +51,8 @@ class Features:
 
 def make_extractor(config, name="classifier", weights=None, log=print):
     """The feature extractor `name` for the config's data, as its kind builds it."""
-    return models.kind_of_config(config).make_extractor(config, name, weights, log=log)
+    with float32_policy():  # also inside a mixed-precision training run
+        return models.kind_of_config(config).make_extractor(config, name, weights, log=log)
 
 
 def real_features(extractor, config, split, batch_size=256):
@@ -190,7 +192,7 @@ def for_training(config, log=print):
     if chosen.extractor is None:
         log(f"Evaluation is off: {chosen.why}")
         return None
-    extractor = kind.make_extractor(config, chosen.extractor, chosen.weights, log=log)
+    extractor = make_extractor(config, chosen.extractor, chosen.weights, log=log)
     split_name = "training split" if chosen.split == "train" else f"{chosen.split} split"
     real = chosen.real
     if real.num_examples <= extractor.feature_dim:

@@ -27,7 +27,6 @@ not be as loud as the data; this network gets 86-91% on them).
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -39,7 +38,13 @@ from absl import logging
 
 from tfgan_zoo import files
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.metrics.extractors import HELD_OUT, HOLD_OUT_EVERY, Extractor, hold_out
+from tfgan_zoo.metrics.extractors import (
+    HELD_OUT,
+    HOLD_OUT_EVERY,
+    Extractor,
+    float32_policy,
+    hold_out,
+)
 
 CLASSIFIER_VERSION = 1  # in the record; a cache of another version is retrained
 FEATURE_DIM = 128
@@ -209,18 +214,6 @@ class RandomGain(keras.layers.Layer):
         return {**super().get_config(), "min_db": self.min_db}
 
 
-@contextlib.contextmanager
-def _float32_policy():
-    """Builds in float32 whatever the global mixed-precision policy: probabilities from a
-    bfloat16 softmax do not sum to 1 closely enough for the classifier score."""
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
-        yield
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
-
-
 def classifier_network(slice_length, channels, sample_rate, num_classes,
                        max_shift_seconds=MAX_SHIFT_SECONDS, min_gain_db=MIN_GAIN_DB):
     """audio [B, slice_length, channels] -> (features [B, 128], probabilities [B, num_classes]).
@@ -232,7 +225,7 @@ def classifier_network(slice_length, channels, sample_rate, num_classes,
     time, concatenated (512; where in the clip a sound is does not matter) -> Dense(128) =
     features -> ReLU, dropout -> Dense -> softmax. About 0.2M parameters.
     """
-    with _float32_policy():
+    with float32_policy():
         audio = keras.Input((slice_length, channels), name="audio")
         x = RandomTimeShift(int(round(max_shift_seconds * sample_rate)), name="time_shift")(audio)
         x = RandomGain(min_gain_db, name="gain")(x)

@@ -10,6 +10,7 @@ carries a `name` that the evaluation reports beside its figures.
 - `inception`: InceptionV3's 2048-d pool features and 1000-way softmax, for natural images, from
   a weights file on disk (nothing is downloaded; Keras' own download cache is looked in).
 """
+import contextlib
 import dataclasses
 import json
 import os
@@ -45,6 +46,19 @@ class Extractor:
     @tf.function(reduce_retracing=True)
     def _forward(self, images):
         return self.model(images, training=False)
+
+
+@contextlib.contextmanager
+def float32_policy():
+    """Builds in float32 whatever the global mixed-precision policy (a bfloat16 or float16
+    training run's): extractors measure, and probabilities from a bfloat16 softmax do not sum
+    to 1 closely enough for the classifier score."""
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
 
 
 def data_root(data_config):
