@@ -22,8 +22,8 @@ from tfgan_zoo.evaluation import scoring
 from tfgan_zoo.kinds import image as image_kind
 
 # Every step a checkpoint: a kill at a random moment often lands inside a checkpoint write.
-FLAGS = ("--config.train.num_steps=60", "--config.train.log_every=1",
-         "--config.train.checkpoint_every=1", "--config.train.sample_every=30",
+FLAGS = ("--config.train.num_steps=40", "--config.train.log_every=1",
+         "--config.train.checkpoint_every=1", "--config.train.sample_every=20",
          "--config.train.keep_checkpoints=2")
 
 
@@ -94,20 +94,20 @@ def test_sigkill_at_random_moments_loses_only_the_steps_since_the_last_checkpoin
         if saved:  # it resumes from exactly the checkpoint the last kill left
             assert int(started.group(2)) == saved[0]
         wait_for_checkpoint_after(checkpoint_dir, int(started.group(2)))
-        time.sleep(rng.uniform(0.0, 0.5))  # well before the 60th step
+        time.sleep(rng.uniform(0.0, 0.5))  # well before the 40th step
         process.kill()
         process.communicate()
         saved = saved_state(checkpoint_dir)
     config = config_of(digits_data_dir)
     resumed = training.train(config, str(workdir), log=lambda _: None)
-    assert (resumed.start_step, resumed.end_step) == (saved[0], 60)
+    assert (resumed.start_step, resumed.end_step) == (saved[0], 40)
     # Every generator update made once: the optimizer's count was restored with the weights.
-    assert saved_state(checkpoint_dir)[:2] == (60, 60)
+    assert saved_state(checkpoint_dir)[:2] == (40, 40)
 
     # An uninterrupted run of the same config ends at the same step, the same way.
     whole = training.train(config, str(tmp_path / "whole"), log=lambda _: None)
     assert whole.end_step == resumed.end_step
-    assert saved_state(str(tmp_path / "whole" / "checkpoints"))[:2] == (60, 60)
+    assert saved_state(str(tmp_path / "whole" / "checkpoints"))[:2] == (40, 40)
 
 
 def test_sigterm_finishes_the_step_saves_and_says_how_to_resume(tmp_path, digits_data_dir):
@@ -121,15 +121,15 @@ def test_sigterm_finishes_the_step_saves_and_says_how_to_resume(tmp_path, digits
     stopped = re.search(r"SIGTERM: stopped after step (\d+); saved (\S+ckpt-(\d+))", output)
     assert stopped, output
     step = int(stopped.group(1))
-    assert 0 < step < 60 and int(stopped.group(3)) == step
+    assert 0 < step < 40 and int(stopped.group(3)) == step
     assert "Resume with the same command" in output and f"--workdir={workdir}" in output
     assert saved_state(str(workdir / "checkpoints"))[:2] == (step, step)
 
     # Resumed off the log_every grid, it still ends at num_steps exactly.
     config = config_of(digits_data_dir, "--config.train.checkpoint_every=5")
     resumed = training.train(config, str(workdir), log=lambda _: None)
-    assert (resumed.start_step, resumed.end_step) == (step, 60)
-    assert saved_state(str(workdir / "checkpoints"))[:2] == (60, 60)
+    assert (resumed.start_step, resumed.end_step) == (step, 40)
+    assert saved_state(str(workdir / "checkpoints"))[:2] == (40, 40)
 
 
 def tiny_config(data_dir, **train):
