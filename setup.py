@@ -15,6 +15,7 @@ INSTALL_REQUIRES = [
     "absl-py>=1.2,<2",  # TF-MOT pins absl-py~=1.2
     "ml-collections>=1.0,<2",
     "scikit-learn>=1.4",
+    "threadpoolctl>=3",  # the text oracle keeps NumPy's BLAS to one thread (tfgan_zoo.data.oracle)
     "ai-edge-litert>=2.3,<2.4",
     "numpy>=1.26",
     "pillow>=10",
@@ -36,7 +37,12 @@ setuptools.setup(
     packages=setuptools.find_packages(include=["tfgan_zoo", "tfgan_zoo.*"])
     + ["tfgan_zoo.configs"],
     package_dir={"tfgan_zoo.configs": "configs"},
+    # The embedded English corpus of the text GAN (public-domain Moby-Dick sentences).
+    package_data={"tfgan_zoo.data": ["corpora/*.txt", "corpora/README.md"]},
     install_requires=INSTALL_REQUIRES,
-    extras_require={"test": ["pytest>=8", "ruff==0.17.*"]},
+    # NLTK is pinned: the text GAN's BLEU is checked against its sentence_bleu, and BLEU figures
+    # have shifted between NLTK versions.
+    # pytest-xdist runs the suite in two processes (pyproject.toml's addopts), one per core.
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "ruff==0.17.*", "nltk==3.10.4"]},
     entry_points={"console_scripts": ["tfgan-zoo=tfgan_zoo.cli:main"]},
 )

@@ -13,7 +13,8 @@ from tfgan_zoo.errors import ZooError
 
 PRECISIONS = ("float32", "mixed_bfloat16")
 STRATEGIES = ("none", "mirrored")
-EXTRACTORS = ("classifier", "inception")
+# "none": a kind scored without a feature extractor (text: NLL_oracle, BLEU).
+EXTRACTORS = ("classifier", "inception", "none")
 
 
 def available_models():

@@ -26,7 +26,10 @@ flags.DEFINE_string("data_dir", None, "Overrides the run's config.data.data_dir.
 
 ROWS = [("fid", "FID (lower is better)"), ("kid", "KID (lower is better)"),
         ("classifier_score", "classifier score (higher)"), ("precision", "precision"),
-        ("recall", "recall"), ("class_accuracy", "class asked = class heard")]
+        ("recall", "recall"), ("class_accuracy", "class asked = class heard"),
+        ("nll_oracle", "NLL_oracle (lower)"), ("nll_gen", "NLL_gen (lower)"),
+        *[(f"bleu{n}", f"BLEU-{n} (higher)") for n in (2, 3, 4, 5)],
+        *[(f"self_bleu{n}", f"self-BLEU-{n} (lower: diverse)") for n in (2, 3, 4, 5)]]
 
 
 def table(results, floor):

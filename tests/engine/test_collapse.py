@@ -5,6 +5,7 @@ import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
 
 from tfgan_zoo import config as config_lib
+from tfgan_zoo import kinds
 from tfgan_zoo.engine import callbacks, training
 from tfgan_zoo.evaluation import scoring
 
@@ -12,9 +13,18 @@ from tfgan_zoo.evaluation import scoring
 def test_sample_diversity_is_zero_for_copies_and_near_one_for_independent_samples():
     rng = np.random.default_rng(0)
     one = rng.standard_normal((1, 8, 8, 1))
-    assert callbacks.sample_diversity(np.repeat(one, 16, axis=0)) < 1e-12
-    assert 0.9 < callbacks.sample_diversity(rng.standard_normal((16, 8, 8, 1))) <= 1.0
-    assert callbacks.sample_diversity(np.zeros((4, 3))) == 0.0
+    image = kinds.get("image")
+    assert image.diversity(np.repeat(one, 16, axis=0)) < 1e-12
+    assert 0.9 < image.diversity(rng.standard_normal((16, 8, 8, 1))) <= 1.0
+    assert image.diversity(np.zeros((4, 3))) == 0.0
+
+
+def test_text_diversity_counts_distinct_tokens_not_soft_values():
+    text = kinds.get("text")
+    rng = np.random.default_rng(0)
+    independent = np.eye(5000, dtype=np.float32)[rng.integers(0, 5000, (10, 20))]
+    assert text.diversity(independent) > 0.95
+    assert text.diversity(np.repeat(independent[:1], 10, axis=0)) == 0.0
 
 
 def collapsed_generator(gan):

@@ -15,11 +15,13 @@ UCI handwritten digits. Importing this package registers it with TFDS.
 from tfgan_zoo.data import (
     audio,  # audio.load, audio.describe: clips for audio models
     digits,  # noqa: F401  (registers the sklearn_digits TFDS builder)
+    oracle,  # noqa: F401  (registers the text_oracle TFDS builder)
     spoken_digits,  # noqa: F401  (registers the spoken_digits_espeak TFDS builder)
+    text,  # text.load, text.describe: token ids for text models
 )
 from tfgan_zoo.data.pipeline import FEATURE, describe, load
 from tfgan_zoo.data.spec import DatasetSpec
 
 EMBEDDED_DATASET = digits.NAME
 
-__all__ = ["EMBEDDED_DATASET", "FEATURE", "DatasetSpec", "audio", "describe", "load"]
+__all__ = ["EMBEDDED_DATASET", "FEATURE", "DatasetSpec", "audio", "describe", "load", "text"]

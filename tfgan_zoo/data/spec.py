@@ -19,6 +19,10 @@ class DatasetSpec:
     class_names: one name per class, in label order; empty for unlabeled data.
     num_examples: number of examples in the split.
     sample_rate: audio samples per second (0 for images); audio is resampled to it.
+    vocabulary: text only, the token strings in id order (built from the training split);
+      real text starts with "<eos>" (id 0, which also pads) and "<unk>" (id 1).
+    sequence_length: text only, tokens per sample (shorter lines are padded with "<eos>").
+    tokenizer: text only, "word" or "char": how tokens were split, and so how they join back.
     """
 
     name: str
@@ -29,6 +33,16 @@ class DatasetSpec:
     class_names: tuple[str, ...]
     num_examples: int
     sample_rate: int = 0  # a default, so dataset.json files written before it still load
+    vocabulary: tuple[str, ...] = ()
+    sequence_length: int = 0
+    tokenizer: str = ""
+
+    @classmethod
+    def from_dict(cls, saved):
+        """The spec a dataset.json (or an export's metadata) holds: JSON lists back to tuples.
+        Raises TypeError or KeyError for a dict that is not one."""
+        return cls(**{**saved, "class_names": tuple(saved["class_names"]),
+                      "vocabulary": tuple(saved.get("vocabulary", ()))})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -111,7 +111,7 @@ def _spec(meta):
     describe what an image needs from the rest of their metadata."""
     if "dataset" in meta:
         saved = meta["dataset"]
-        return DatasetSpec(**{**saved, "class_names": tuple(saved["class_names"])})
+        return DatasetSpec.from_dict(saved)
     return DatasetSpec(name="", split="train", resolution=meta["shape"][0],
                        channels=meta["shape"][-1], num_classes=meta["num_classes"],
                        class_names=tuple(meta["class_names"]), num_examples=0)

@@ -9,7 +9,6 @@ sync on every batch. What samples look like on disk and in TensorBoard is the ki
 import sys
 import time
 
-import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 import tqdm
@@ -119,20 +118,11 @@ class PeriodicCallback(StepCallback):
         raise NotImplementedError
 
 
-# Below these, a run is warned that its generator may have collapsed (see `sample_diversity`
+# Below these, a run is warned that its generator may have collapsed (see `Kind.diversity`
 # and metrics.class_histogram); both are in TensorBoard, as samples/diversity and
 # eval/class_entropy.
 COLLAPSED_DIVERSITY = 0.05
 COLLAPSED_CLASS_ENTROPY = 0.5
-
-
-def sample_diversity(samples):
-    """How much samples from different latents differ: the mean over positions of their
-    standard deviation across samples, over the standard deviation of all their values. 0 when
-    every latent gives the same sample; near 1 for independent samples."""
-    samples = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
-    spread = samples.std()
-    return float(samples.std(axis=0).mean() / spread) if spread > 0 else 0.0
 
 
 class SampleWriter(PeriodicCallback):
@@ -153,7 +143,7 @@ class SampleWriter(PeriodicCallback):
         samples = self.model.generate(self.latents, self.labels).numpy()
         self.kind.write_samples(self.samples_dir, step, samples, self.rows, self.writer,
                                 self.spec)
-        diversity = sample_diversity(samples)
+        diversity = self.kind.diversity(samples)
         with self.writer.as_default(step=step):
             tf.summary.scalar("samples/diversity", diversity)
         self.writer.flush()

@@ -98,6 +98,11 @@ class GAN(keras.Model):
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
         self.latent_rng = tf.random.Generator.from_seed(seed)
+        # Scheduled values start at their step's value (a restored checkpoint then brings back
+        # its own), so a generator sampled before the first step sees a real temperature.
+        self._set_schedules()
+        for network in (generator, self.ema_generator):
+            _bind_schedules(network, self.progress.scheduled)
 
     def compile(self, d_optimizer, g_optimizer, *, loss="non_saturating", label_smoothing=0.0,
                 gp_weight=0.0, r1_gamma=0.0, weight_clip=0.0, aux_weight=1.0,
@@ -209,9 +214,7 @@ class GAN(keras.Model):
         real, labels = self._unpack(batch)
         if self.phase == PRETRAIN:
             return self._pretrain_step(real, labels)
-        for name, schedule in self.schedules.items():
-            self.progress.scheduled[name].assign(
-                tf.cast(schedule(self.progress.step), tf.float32))
+        self._set_schedules()
         real_slices = tf.split(self.discriminator_input(real), self.d_steps)
         if self.conditional:
             label_slices = tf.split(labels, self.d_steps)
@@ -227,6 +230,12 @@ class GAN(keras.Model):
         return {**{name: tracker.result() for name, tracker in self.trackers.items()},
                 **{name: self.progress.scheduled[name].read_value() for name in self.schedules},
                 "skipped_updates": self.progress.nonfinite.read_value()}
+
+    def _set_schedules(self):
+        """Each scheduled value at the run's current step."""
+        for name, schedule in self.schedules.items():
+            self.progress.scheduled[name].assign(
+                tf.cast(schedule(self.progress.step), tf.float32))
 
     def _unpack(self, batch):
         """(real samples, class ids int32 or None) of a batch {feature: ..., "label": ...}."""
@@ -366,6 +375,18 @@ def _paired_weights(ema_generator, generator):
         for e, w in zip(ema_layer.weights, layer.weights, strict=True):
             by_ema[id(e)] = w
     return [by_ema[id(e)] for e in ema_generator.weights]
+
+
+def _bind_schedules(network, scheduled):
+    """Hands `scheduled` ({name: variable} of the run's Progress) to every layer of `network`
+    that reads a scheduled value (text: the Gumbel-softmax's inverse temperature)."""
+    if network is None or not scheduled:
+        return
+    for layer in network.layers:
+        if isinstance(layer, keras.Model):
+            _bind_schedules(layer, scheduled)
+        elif hasattr(layer, "bind_schedule"):
+            layer.bind_schedule(scheduled)
 
 
 def _only_feature(batch):

@@ -68,7 +68,7 @@ def _dataset(workdir, config, kind):
     if saved is None:
         return kind.describe(config)
     try:
-        return data.DatasetSpec(**{**saved, "class_names": tuple(saved["class_names"])})
+        return data.DatasetSpec.from_dict(saved)
     except (TypeError, KeyError) as e:
         raise ZooError(f"{workdir.dataset_path} does not describe a dataset ({e}); delete it, "
                        "and the run describes its dataset from the data itself again") from None

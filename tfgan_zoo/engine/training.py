@@ -87,7 +87,7 @@ def build_gan(config, spec, init_weights=None):
     if config.prune.enabled:
         generator, discriminator = pruning.wrap_networks(generator, discriminator, config.prune,
                                                          progress.step)
-    prior = family.latent_prior(config.model)
+    prior = family.latent_prior(config.model, spec)
     gan = GAN(generator, discriminator,
               latent_dim=prior.dim, latent_distribution=prior.distribution,
               d_steps=config.gan.d_steps, ema_decay=config.gan.ema_decay, seed=config.train.seed,
@@ -205,7 +205,7 @@ def _train(config, workdir_path, log, init_weights):
     started = time.perf_counter()
     try:
         if pretrain_left > 0:
-            _pretrain(gan, config, writer, manager, run_guard, samples_per_step, kind, log)
+            _pretrain(gan, config, writer, manager, run_guard, kind, log)
         if start_step < train_config.num_steps and not run_guard.stopped:
             gan.set_phase(ADVERSARIAL)
             _fit(gan, _batches(kind, config, samples_per_step, gan), start_step,
@@ -247,8 +247,9 @@ def _adversarial_callbacks(gan, config, spec, kind, workdir, writer, manager, ch
         callbacks.Checkpointer(manager, train_config.checkpoint_every, run_guard),
     ]
     if scorer is not None:
-        best = checkpoints.BestCheckpoint(checkpoint, workdir.best_checkpoints, kind.primary,
-                                          kind.metrics[kind.primary])
+        primary = kind.primary_metric(config)
+        best = checkpoints.BestCheckpoint(checkpoint, workdir.best_checkpoints, primary,
+                                          kind.metrics[primary])
         best_from = config.prune.end_step if config.prune.enabled else 0
         phase_callbacks.append(callbacks.Evaluator(scorer, config.eval.every, writer, best,
                                                    run_guard, train_config.num_steps, log,
@@ -298,26 +299,30 @@ def _fit(gan, dataset, start, end, log_every, phase_callbacks):
             callbacks=[*phase_callbacks, callbacks.StopAt(end)])
 
 
-def _batches(kind, config, samples_per_step, gan):
-    """The training batches from the run's next one on. Every update so far, in either phase,
-    took one, and the data's order is fixed by the seed, so a resumed run is given what the
-    uninterrupted one would have been (with the same batch size)."""
-    return kind.load(config, samples_per_step, seed=config.train.seed,
-                     skip=gan.progress.total() * samples_per_step)[0]
+def _batches(kind, config, batch_size, gan):
+    """The training batches of `batch_size` from the run's next one on. Every update so far
+    took one (`config.train.batch_size` examples a pre-training update, d_steps times that an
+    adversarial one), and the data's order is fixed by the seed, so a resumed run is given
+    what the uninterrupted one would have been (with the same batch size)."""
+    per_update = config.train.batch_size
+    done = (int(gan.progress.pretrain_step.numpy()) * per_update
+            + int(gan.progress.step.numpy()) * per_update * config.gan.d_steps)
+    return kind.load(config, batch_size, seed=config.train.seed, skip=done)[0]
 
 
-def _pretrain(gan, config, writer, manager, run_guard, samples_per_step, kind, log):
-    """The pre-training phase: the generator alone on the family's loss, logged under
-    `pretrain/*` and checkpointed like the adversarial phase, resumable at any checkpoint."""
+def _pretrain(gan, config, writer, manager, run_guard, kind, log):
+    """The pre-training phase: the generator alone on the family's loss, one batch of
+    `config.train.batch_size` an update, logged under `pretrain/*` and checkpointed like the
+    adversarial phase, resumable at any checkpoint."""
     done, total = int(gan.progress.pretrain_step.numpy()), pretrain_steps(config)
+    batch_size = config.train.batch_size
     log(f"Pre-training the generator: update {done} to {total}")
     gan.set_phase(PRETRAIN)
-    _fit(gan, _batches(kind, config, samples_per_step, gan), done, total,
+    _fit(gan, _batches(kind, config, batch_size, gan), done, total,
          config.train.log_every, [
         run_guard,
-        callbacks.ProgressBar(done, total, samples_per_step, kind.rate_label,
-                              description="pretrain"),
-        callbacks.ScalarLogger(writer, samples_per_step, kind.unit, prefix="pretrain"),
+        callbacks.ProgressBar(done, total, batch_size, kind.rate_label, description="pretrain"),
+        callbacks.ScalarLogger(writer, batch_size, kind.unit, prefix="pretrain"),
         callbacks.Checkpointer(manager, config.train.checkpoint_every, run_guard),
     ])
 

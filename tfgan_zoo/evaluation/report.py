@@ -16,12 +16,12 @@ def evaluate_run(workdir_path, which="best", *, num_samples=0, split="test",
     """
     run = runs.load(workdir_path, which, data_dir=data_dir)
     config, gan, workdir, name = run.config, run.gan, run.workdir, run.name
-    features = scoring.make_extractor(config, extractor, inception_weights, log=log)
-    scorer = scoring.Scorer(config, features, split, num_samples)
+    scorer = scoring.make_scorer(config, split, num_samples, extractor, inception_weights,
+                                 log=log)
     report = {"checkpoint": name, "step": run.step,
-              "extractor": features.name, "extractor_test_accuracy": features.test_accuracy,
+              "extractor": scorer.name, "extractor_test_accuracy": scorer.test_accuracy,
               "split": split, "unit": run.kind.unit, "num_generated": scorer.num_samples,
-              "num_real": int(scorer.real.count), "results": scorer(gan),
+              "num_real": scorer.real_count, "results": scorer(gan),
               "floor": scorer.floor()}
     os.makedirs(workdir.eval_dir, exist_ok=True)
     report["path"] = os.path.join(workdir.eval_dir, f"{name}.json")

@@ -116,6 +116,20 @@ class Scorer:
                       f"num_samples is {self.num_samples}; pass {samples_flag}="
                       f"{extractor.feature_dim + 1} or more")
 
+    @property
+    def name(self):
+        """What the samples are compared on: the extractor's name."""
+        return self.extractor.name
+
+    @property
+    def test_accuracy(self):
+        """The extractor's test accuracy where it is a trained classifier, else None."""
+        return self.extractor.test_accuracy
+
+    @property
+    def real_count(self):
+        return int(self.real.count)
+
     def __call__(self, gan):
         return score(self.real, generated_features(gan, self.extractor, self.num_samples))
 
@@ -123,6 +137,18 @@ class Scorer:
         """Real training samples scored like a generator: the best a model can expect."""
         train, _ = real_features(self.extractor, self.config, "train")
         return score(self.real, train)
+
+
+def make_scorer(config, split="test", num_samples=0, extractor="classifier", weights=None,
+                log=print, samples_flag="--num_samples"):
+    """The scorer of `config`'s generators against `split`: the kind's own (text) or feature
+    statistics from `extractor`. Scorers have `num_samples`, `real_count`, `name`,
+    `test_accuracy`, `__call__(gan) -> results` and `floor() -> results`."""
+    kind = models.kind_of_config(config)
+    if hasattr(kind, "make_scorer"):
+        return kind.make_scorer(config, split, num_samples, log=log)
+    return Scorer(config, make_extractor(config, extractor, weights, log=log), split,
+                  num_samples, samples_flag)
 
 
 def _check_enough(count, dim, what):
@@ -188,6 +214,12 @@ def for_training(config, log=print):
     extractor, or why evaluation is off and how to turn it on. Builds the extractor (training
     a classifier on first use) and reads the real split, before the run writes anything."""
     kind = models.kind_of_config(config)
+    if hasattr(kind, "make_scorer"):
+        scorer = kind.make_scorer(config, config.eval.split, config.eval.num_samples, log=log)
+        log(f"Evaluating every {config.eval.every} steps: {scorer.num_samples} generated "
+            f"{kind.unit} against the {scorer.real_count} of the {config.eval.split} split, "
+            f"with {scorer.name}")
+        return scorer
     chosen = plan(config)
     if chosen.extractor is None:
         log(f"Evaluation is off: {chosen.why}")
@@ -204,6 +236,6 @@ def for_training(config, log=print):
                     samples_flag="--config.eval.num_samples")
     why = f" ({chosen.why})" if chosen.why else ""
     log(f"Evaluating every {config.eval.every} steps: {scorer.num_samples} generated "
-        f"{kind.unit} against the {scorer.real.count} of the {split_name}{why}, on "
+        f"{kind.unit} against the {scorer.real_count} of the {split_name}{why}, on "
         f"{extractor.name} features")
     return scorer

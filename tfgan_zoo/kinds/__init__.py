@@ -7,15 +7,18 @@ A kind module defines `KIND`, an instance of a `Kind` subclass, which provides:
   name, feature          its name, and the key of the real samples in a training batch
   unit, rate_label       what the progress bar and perf/ scalars count ("images", "img_s")
   metrics, primary       {metric: HIGHER or LOWER} of its evaluation, and the one that picks
-                         the best checkpoint
+                         the best checkpoint (`primary_metric(config)`, where the data decide)
   load(config, batch_size, split, ...), describe(config, split), model_spec(spec, config),
   describe_spec(spec)    its data: batches {feature: ..., "label": ...} and a DatasetSpec
-  make_extractor(config, name, weights, log)   the features evaluation compares
+  make_extractor(config, name, weights, log)   the features evaluation compares, or
+  make_scorer(config, split, num_samples, log)   a kind's own scorer where its measures are
+                         not feature statistics (text: NLL_oracle, BLEU)
   extractor_names, label_free_extractor(config), label_free_advice   its extractors, the one
                          that needs no class labels where its files are there, and how to get
                          one (for data without labels)
   sample_file(dir, step), latest_sample(dir), write_samples(dir, step, samples, rows, writer,
                          spec)   samples of a run: files in <workdir>/samples and TensorBoard
+  diversity(samples)     how much samples of different latents differ (collapse warning)
   serving_outputs, float_output, signature_outputs(samples, spec), served_float(samples)
                          what a SavedModel returns, and the generator's output as its
                          float_output shows it (NumPy or TF)
@@ -30,6 +33,8 @@ tfgan_zoo.models).
 """
 import importlib
 import pkgutil
+
+import numpy as np
 
 from tfgan_zoo.errors import ZooError
 
@@ -67,6 +72,19 @@ class Kind:
     def served_float(self, samples):
         """The generator's output as the SavedModel's `float_output` holds it."""
         return samples
+
+    def diversity(self, samples):
+        """How much samples from different latents differ, 0 (all the same) to about 1
+        (independent): the mean over positions of their standard deviation across samples,
+        over the standard deviation of all their values."""
+        samples = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
+        spread = samples.std()
+        return float(samples.std(axis=0).mean() / spread) if spread > 0 else 0.0
+
+    def primary_metric(self, config):
+        """The metric that picks `config`'s best checkpoint (text: NLL_oracle on the oracle,
+        BLEU on real text); `primary` unless the kind's data decide."""
+        return self.primary
 
     def better(self, metric, new, old):
         """Whether `new` beats `old` on `metric`, in the metric's own direction."""

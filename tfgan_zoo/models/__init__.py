@@ -1,9 +1,10 @@
 """Model families. Each is one module here that declares:
 
-  KIND: the kind of sample it generates, a module of tfgan_zoo.kinds ("image"; "audio" and
-    "text" arrive with their families): how its samples are logged, scored and exported.
+  KIND: the kind of sample it generates, a module of tfgan_zoo.kinds ("image", "audio",
+    "text"): how its samples are logged, scored and exported.
   validate(model_config): raises ZooError for values the family cannot build
-  latent_prior(model_config) -> tfgan_zoo.latents.Prior: the size and distribution of z
+  latent_prior(model_config, spec) -> tfgan_zoo.latents.Prior: the size and distribution of z
+    (text: the Gumbel noise of T x V values a sequence, so it needs the data's spec)
   sample_shape(model_config, spec) -> one sample's shape, e.g. (28, 28, 1)
   build_generator(model_config, spec) -> Functional keras.Model, latents [B, dim] -> samples
   build_discriminator(model_config, spec) -> Functional keras.Model, samples -> logits [B, 1]
@@ -17,7 +18,8 @@ and, where the family needs them (the engine runs without):
     config.train.pretrain_steps updates before the adversarial phase
   schedules(model_config, num_steps) -> {name: fn(step) -> float}: values the engine keeps in
     checkpointed variables and updates at every adversarial step (a Gumbel-softmax
-    temperature); `num_steps` is the adversarial phase's length
+    temperature); `num_steps` is the adversarial phase's length. A generator layer that reads
+    one defines `bind_schedule(scheduled)`, and the GAN hands it its {name: variable}
 
 A class-conditional model (`model_config.conditioning` other than "none") takes labels too:
 G maps [z, label int32 [B]] -> samples; D maps [samples, label] -> logits ("concat",

@@ -63,7 +63,7 @@ def validate(cfg):
                        f"valid: {', '.join(CONDITIONINGS)}")
 
 
-def latent_prior(cfg):
+def latent_prior(cfg, spec=None):
     return latents.Prior(cfg.latent_dim, cfg.latent_distribution)
 
 

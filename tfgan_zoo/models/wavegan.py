@@ -138,7 +138,7 @@ def validate(cfg):
                        f"valid: {', '.join(CONDITIONINGS)} (WaveGAN has no other conditioning)")
 
 
-def latent_prior(cfg):
+def latent_prior(cfg, spec=None):
     """z has latent_dim values, "uniform" in [-1, 1] (the paper) or "normal"."""
     return latents.Prior(cfg.latent_dim, cfg.latent_distribution)
 

@@ -52,6 +52,11 @@ def _pruning_config(source, target, steps, networks, keep_dense=None, seed=None)
     return config
 
 
+# The figures `summary` shows before and after pruning, those the run's kind reports.
+QUALITY = ("fid", "kid", "classifier_score", "nll_oracle", "nll_gen", "bleu2", "bleu4",
+           "self_bleu4")
+
+
 def prune_run(source_path, new_path, target, *, steps=2000, which="best", num_samples=0,
               networks=NETWORKS, keep_dense=None, seed=None, log=print):
     """Fine-tunes `source_path`'s checkpoint to `target` sparsity in `new_path`; returns the
@@ -66,15 +71,14 @@ def prune_run(source_path, new_path, target, *, steps=2000, which="best", num_sa
         raise ZooError("--new_workdir must differ from --workdir: the source run stays as it is")
     run = runs.load(source_path, which, config=dense_config)
     dense, path = run.gan, run.checkpoint
-    extractor = scoring.make_extractor(config, config.eval.extractor,
-                                          config.eval.inception_weights, log=log)
-    scorer = scoring.Scorer(config, extractor, config.eval.split, num_samples)
+    scorer = scoring.make_scorer(config, config.eval.split, num_samples, config.eval.extractor,
+                                 config.eval.get("inception_weights"), log=log)
     before = scorer(dense)
     weights = (dense.generator.get_weights(), dense.discriminator.get_weights())
     result = training.train(config, new_path, log=log, init_weights=weights)
     pruned = runs.load(result.workdir.path, "best", config=config)
     report = {"source": source.path, "source_checkpoint": path, "target_sparsity": target,
-              "steps": steps, "extractor": extractor.name, "before": before,
+              "steps": steps, "extractor": scorer.name, "before": before,
               "after": scorer(pruned.gan), "after_checkpoint": pruned.checkpoint,
               "pruning": result.pruning or _saved_pruning(result)}
     report["path"] = os.path.join(result.workdir.path, "prune_report.json")
@@ -98,7 +102,7 @@ def summary(report):
                  f"{p['gzipped_bytes']['stripped']:,} B pruned ({p['compression']:.1f}x smaller)")
     lines.append(f"  quality of {os.path.basename(report['source_checkpoint'])} (dense) against "
                  f"{os.path.basename(report['after_checkpoint'])} of the pruned run:")
-    for key in ("fid", "kid", "classifier_score"):
+    for key in [k for k in QUALITY if k in report["before"]]:
         lines.append(f"  {key:16s} before {report['before'][key]:9.3f}   after "
                      f"{report['after'][key]:9.3f}")
     lines.append(f"Wrote {report['path']} and {p['stripped_model']}")

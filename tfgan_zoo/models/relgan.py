@@ -1,0 +1,374 @@
+"""A RelGAN-style text GAN (Nie, Narodytska and Patel, ICLR 2019): Gumbel-softmax relaxation,
+a multi-representation CNN discriminator, relativistic loss, MLE pre-training.
+
+Tokens are discrete, so D's gradient cannot reach G through a sampled token. RelGAN relaxes
+the sampling: at step t the generator's logits o_t plus Gumbel noise g_t give the token
+argmax(o_t + g_t), which is fed back, and D sees the soft one-hot softmax(beta (o_t + g_t)),
+through which its gradient flows. beta, the inverse temperature, rises during the adversarial
+phase on a schedule (`schedules`), so the soft tokens D judges approach one-hot ones.
+
+  G: noise [B, T V] uniform in [-1, 1] -> Gumbel noise [B, T, V]; from the start token 0,
+     T steps of: Embedding(token) -> LSTM cell (its gates one Dense, so TF-MOT prunes it) ->
+     Dense(V) logits -> softmax(beta (logits + g_t)) and argmax -> soft one-hot [B, T, V].
+  D: one-hot or soft tokens [B, T, V] -> Dense(E, no bias) embedding -> [B, T, E, 1]; per
+     filter width k, Conv2D (k, E/R) with stride E/R: R representations of E/R values each
+     (RelGAN's "multiple representations") -> ReLU -> max over time -> concatenated [B, R, F]
+     -> highway -> dropout -> Dense(100) -> Dense(1) -> logits [B, R], one per representation.
+
+All the generator's randomness is its input, the Gumbel noise, so the same input gives the same
+tokens everywhere (Keras, SavedModel, TFLite); the input is large (T x V values a sequence) and
+is drawn from a seed by the zoo (training, `sample(count, seed)`, `generate`). beta does not
+change the argmax, so sampled tokens do not depend on it; only the soft output that D trains on
+does. The generator reads beta from the run's `Progress` (see `GumbelSoftmax.bind_schedule`);
+unbound (an exported generator) it uses 1.
+
+Teacher forcing (`log_likelihood`) runs the same layers over real tokens: the MLE pre-training
+loss and NLL_gen (the generator's NLL of held-out data) are its mean.
+"""
+import math
+
+import tensorflow as tf
+import tf_keras as keras
+from ml_collections import config_dict
+
+from tfgan_zoo import latents
+from tfgan_zoo.errors import ZooError
+
+KIND = "text"
+START_TOKEN = 0  # fed at the first step: <eos> of real text, token 0 of the oracle
+SCHEDULE = "beta"  # the name of the scheduled inverse temperature in Progress and TensorBoard
+# RelGAN's temperature schedules (its get_fixed_temperature), from beta = 1 at step 0 to
+# beta_max at the horizon N.
+TEMPERATURE_SCHEDULES = ("exp", "lin", "log", "sigmoid", "quad", "sqrt", "no")
+# Layer names that teacher forcing finds again (also inside TF-MOT's pruning wrappers).
+_EMBEDDING, _GATES, _CELL, _LOGITS = "token_embedding", "lstm_gates", "lstm_cell", "vocab_logits"
+_PRUNE_PREFIX = "prune_low_magnitude_"
+
+
+def default_model_config():
+    """RelGAN's settings where a CPU allows them (`config.model`)."""
+    return config_dict.ConfigDict(
+        dict(
+            embedding_dim=32,  # G's token embedding (RelGAN: 32)
+            hidden_dim=32,  # G's LSTM units (the oracle's own size, as Texygen's MLE baseline)
+            d_embedding_dim=64,  # D's embedding (RelGAN: 64) ...
+            d_representations=64,  # ... split into this many representations (RelGAN: 64)
+            d_filter_sizes=(2, 3, 4, 5),  # D's convolution widths in tokens (RelGAN's)
+            d_filters=300,  # filters per width (RelGAN: 300)
+            d_dropout=0.25,
+            beta_max=1.0,  # the inverse temperature reached at the end (RelGAN: 1-2 on the
+            # oracle, 100-1000 on real text)
+            temperature_schedule="exp",  # one of TEMPERATURE_SCHEDULES
+        )
+    )
+
+
+def validate(cfg):
+    """Raises ZooError naming the first value of `cfg` (config.model) that cannot be built."""
+    for key in ("embedding_dim", "hidden_dim", "d_embedding_dim", "d_representations",
+                "d_filters"):
+        if cfg[key] < 1:
+            raise ZooError(f"config.model.{key} must be a positive integer, got {cfg[key]}")
+    if cfg.d_embedding_dim % cfg.d_representations:
+        raise ZooError(f"config.model.d_embedding_dim={cfg.d_embedding_dim} must be a multiple "
+                       f"of d_representations={cfg.d_representations} (each representation "
+                       "takes an equal share of D's embedding)")
+    if not cfg.d_filter_sizes or min(cfg.d_filter_sizes) < 1:
+        raise ZooError(f"config.model.d_filter_sizes={tuple(cfg.d_filter_sizes)} must be "
+                       "positive widths in tokens, e.g. (2, 3, 4, 5)")
+    if cfg.beta_max < 1:
+        raise ZooError(f"config.model.beta_max={cfg.beta_max} must be at least 1 (beta rises "
+                       "from 1 to it); RelGAN uses 1-2 on the oracle, 100-1000 on real text")
+    if cfg.temperature_schedule not in TEMPERATURE_SCHEDULES:
+        raise ZooError(f"config.model.temperature_schedule={cfg.temperature_schedule!r}; valid: "
+                       f"{', '.join(TEMPERATURE_SCHEDULES)}")
+    if not 0 <= cfg.d_dropout < 1:
+        raise ZooError(f"config.model.d_dropout={cfg.d_dropout} must be in [0, 1)")
+
+
+def _check_spec(cfg, spec):
+    """(T, V) of the data; ZooError for data that is not text or too short for D's filters."""
+    length, vocabulary = spec.sequence_length, len(spec.vocabulary)
+    if not length or vocabulary < 2:
+        raise ZooError(f"{spec.name} is not text (no vocabulary or sequence length): the "
+                       "relgan family trains on text datasets, e.g. text_oracle, moby_dick or "
+                       "textfile:/path/to/lines.txt")
+    if max(cfg.d_filter_sizes) > length:
+        raise ZooError(f"config.model.d_filter_sizes reach {max(cfg.d_filter_sizes)} tokens, "
+                       f"longer than the sequences ({length}); lower them or raise "
+                       "config.data.max_length")
+    return length, vocabulary
+
+
+def latent_prior(cfg, spec=None):
+    """The Gumbel noise's uniforms: T x V values in [-1, 1] a sequence."""
+    length, vocabulary = _check_spec(cfg, spec)
+    return latents.Prior(length * vocabulary, "uniform")
+
+
+def sample_shape(cfg, spec):
+    """(T, V): one soft one-hot row per token."""
+    return _check_spec(cfg, spec)
+
+
+# --- The schedule of beta ---
+
+def temperature(schedule, beta_max, step, horizon):
+    """beta at adversarial `step` of a phase `horizon` steps long: 1 at step 0, beta_max at
+    step `horizon` (RelGAN's formulas). Works on Python numbers and on tensors."""
+    n = tf.cast(step, tf.float32) if tf.is_tensor(step) else float(step)
+    total = float(max(horizon, 2))
+    rise = beta_max - 1.0
+    if schedule == "no":
+        return beta_max + 0.0 * n
+    if schedule == "exp":
+        return beta_max ** (n / total)
+    if schedule == "lin":
+        return 1.0 + n / (total - 1.0) * rise
+    if schedule == "log":
+        log = tf.math.log if tf.is_tensor(n) else math.log
+        return 1.0 + rise / math.log(total) * log(n + 1.0)
+    if schedule == "sigmoid":
+        exp = tf.exp if tf.is_tensor(n) else math.exp
+        return 1.0 + rise / (1.0 + exp((total / 2.0 - n) * 20.0 / total))
+    if schedule == "quad":
+        return 1.0 + rise / (total - 1.0) ** 2 * n ** 2
+    if schedule == "sqrt":
+        sqrt = tf.sqrt if tf.is_tensor(n) else math.sqrt
+        return 1.0 + rise / math.sqrt(total - 1.0) * sqrt(n)
+    raise ValueError(f"temperature schedule {schedule!r}; valid: {TEMPERATURE_SCHEDULES}")
+
+
+def schedules(cfg, num_steps):
+    """{"beta": fn(step)}: the inverse temperature over an adversarial phase of `num_steps`
+    steps. The horizon is the run's own length (RelGAN's code fixes it at 5,000 steps, so its
+    2,000-step runs only reach beta_max^0.4)."""
+    return {SCHEDULE: lambda step: temperature(cfg.temperature_schedule, cfg.beta_max, step,
+                                               num_steps)}
+
+
+# --- Generator ---
+
+class GumbelNoise(keras.layers.Layer):
+    """Uniform noise in [-1, 1], [B, T V] -> Gumbel noise [B, T, V]: -log(-log(u)) with
+    u = (z + 1) / 2 kept inside (0, 1)."""
+
+    def __init__(self, length, vocabulary, **kwargs):
+        super().__init__(dtype="float32", **kwargs)
+        self.length, self.vocabulary = int(length), int(vocabulary)
+
+    def call(self, z):
+        u = tf.clip_by_value((tf.cast(z, tf.float32) + 1.0) / 2.0, 1e-10, 1.0 - 1e-7)
+        return tf.reshape(-tf.math.log(-tf.math.log(u)), [-1, self.length, self.vocabulary])
+
+    def get_config(self):
+        return {**super().get_config(), "length": self.length, "vocabulary": self.vocabulary}
+
+
+class StartTokens(keras.layers.Layer):
+    """Any [B, ...] tensor -> START_TOKEN int32 [B], the first input of every sequence."""
+
+    def call(self, x):
+        return tf.fill(tf.shape(x)[:1], tf.constant(START_TOKEN, tf.int32))
+
+
+class TimeStep(keras.layers.Layer):
+    """[B, T, V] -> [B, V] at step `index`."""
+
+    def __init__(self, index, **kwargs):
+        super().__init__(**kwargs)
+        self.index = int(index)
+
+    def call(self, x):
+        return x[:, self.index]
+
+    def get_config(self):
+        return {**super().get_config(), "index": self.index}
+
+
+class LSTMCell(keras.layers.Layer):
+    """The LSTM's state update from its gate pre-activations [B, 4H] (i, f, g, o, as Keras
+    orders them) and the cell state c [B, H] -> [h, c]. It has no weights: the gates are one
+    Dense layer before it, which TF-MOT can prune like any Dense kernel."""
+
+    def call(self, inputs):
+        gates, c = inputs
+        i, f, g, o = tf.split(gates, 4, axis=-1)
+        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
+        return [tf.sigmoid(o) * tf.tanh(c), c]
+
+
+class ZeroState(keras.layers.Layer):
+    """Any [B, ...] tensor -> zeros [B, units], the LSTM's initial state."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+
+    def call(self, x):
+        return tf.zeros(tf.stack([tf.shape(x)[0], self.units]), dtype=self.compute_dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+class GumbelSoftmax(keras.layers.Layer):
+    """[logits [B, V], Gumbel noise [B, V]] -> [softmax(beta (logits + noise)) float32 [B, V],
+    argmax token int32 [B]].
+
+    beta is the run's scheduled inverse temperature, a variable of its Progress that the GAN
+    binds here (`bind_schedule`); without one (an exported or freshly built generator) it is 1.
+    The argmax, and so every sampled token, is the same whatever beta is.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(dtype="float32", **kwargs)
+        # Not an attribute Keras tracks: beta is the Progress's variable, checkpointed there,
+        # not a weight of the generator.
+        object.__setattr__(self, "_beta", None)
+
+    def bind_schedule(self, scheduled):
+        """Reads beta from `scheduled[SCHEDULE]` (a float32 variable) from now on."""
+        object.__setattr__(self, "_beta", scheduled.get(SCHEDULE))
+
+    def call(self, inputs):
+        logits, noise = inputs
+        perturbed = tf.cast(logits, tf.float32) + noise
+        beta = 1.0 if self._beta is None else tf.cast(self._beta, tf.float32)
+        token = tf.argmax(perturbed, axis=-1, output_type=tf.int32)
+        return [tf.nn.softmax(beta * perturbed, axis=-1), token]
+
+
+class StackSteps(keras.layers.Layer):
+    """T tensors [B, V] -> [B, T, V]."""
+
+    def __init__(self, **kwargs):
+        super().__init__(dtype="float32", **kwargs)
+
+    def call(self, steps):
+        return tf.stack(steps, axis=1)
+
+
+CUSTOM_OBJECTS = {cls.__name__: cls for cls in (GumbelNoise, StartTokens, TimeStep, LSTMCell,
+                                                ZeroState, GumbelSoftmax, StackSteps)}
+for _cls in CUSTOM_OBJECTS.values():
+    keras.utils.register_keras_serializable(package="tfgan_zoo")(_cls)
+
+
+def _generator_layers(cfg, vocabulary):
+    """The layers one step of G uses, shared by sampling and teacher forcing."""
+    return (keras.layers.Embedding(vocabulary, cfg.embedding_dim, name=_EMBEDDING),
+            keras.layers.Dense(4 * cfg.hidden_dim, name=_GATES),
+            LSTMCell(name=_CELL),
+            keras.layers.Dense(vocabulary, name=_LOGITS))
+
+
+def _step(layers, token, state):
+    """One LSTM step: previous token int32 [B], state [h, c] -> (logits [B, V], new state)."""
+    embedding, gates, cell, to_logits = layers
+    h, c = state
+    h, c = cell([gates(tf.concat([embedding(token), h], axis=-1)), c])
+    return to_logits(h), [h, c]
+
+
+def build_generator(cfg, spec):
+    """Gumbel uniforms [B, T V] in [-1, 1] -> soft one-hot tokens float32 [B, T, V] (their
+    argmax is the sampled token ids)."""
+    validate(cfg)
+    length, vocabulary = _check_spec(cfg, spec)
+    z = keras.Input((length * vocabulary,), name="z")
+    noise = GumbelNoise(length, vocabulary, name="gumbel_noise")(z)
+    layers = _generator_layers(cfg, vocabulary)
+    gumbel = GumbelSoftmax(name="gumbel_softmax")
+    token = StartTokens(name="start_token")(z)
+    zero = ZeroState(cfg.hidden_dim, name="zero_state")
+    state = [zero(z), zero(z)]
+    soft = []
+    for t in range(length):
+        logits, state = _step(layers, token, state)
+        relaxed, token = gumbel([logits, TimeStep(t, name=f"noise_{t}")(noise)])
+        soft.append(relaxed)
+    return keras.Model(z, StackSteps(name="tokens")(soft), name="generator")
+
+
+def _layer(generator, name):
+    """The generator's layer `name`, or TF-MOT's wrapper of it."""
+    for layer in generator.layers:
+        if layer.name in (name, _PRUNE_PREFIX + name):
+            return layer
+    raise ZooError(f"the generator has no layer {name!r}: is it a relgan generator?")
+
+
+def log_likelihood(generator, tokens):
+    """Per-token mean negative log-likelihood float32 [B] of token ids int [B, T] under the
+    generator, by teacher forcing (the real previous token fed at every step)."""
+    layers = tuple(_layer(generator, name) for name in (_EMBEDDING, _GATES, _CELL, _LOGITS))
+    tokens = tf.cast(tokens, tf.int32)
+    batch = tf.shape(tokens)[0]
+    hidden = getattr(layers[1], "layer", layers[1]).units // 4  # unwrapped if pruned
+    state = [tf.zeros([batch, hidden]), tf.zeros([batch, hidden])]
+    previous = tf.fill([batch], tf.constant(START_TOKEN, tf.int32))
+    losses = []
+    for t in range(tokens.shape[1]):
+        logits, state = _step(layers, previous, state)
+        losses.append(tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tokens[:, t], logits=tf.cast(logits, tf.float32)))
+        previous = tokens[:, t]
+    return tf.reduce_mean(tf.stack(losses, axis=1), axis=1)
+
+
+def pretrain_loss(cfg, spec):
+    """MLE pre-training: the mean per-token NLL of the real batch by teacher forcing."""
+    del cfg, spec
+
+    def loss(generator, real, labels):
+        del labels
+        return tf.reduce_mean(log_likelihood(generator, real))
+
+    return loss
+
+
+def discriminator_input(cfg, spec):
+    """Real token ids int [B, T] -> one-hot float32 [B, T, V]; fakes are G's soft one-hots."""
+    _, vocabulary = _check_spec(cfg, spec)
+    return lambda real: tf.one_hot(tf.cast(real, tf.int32), vocabulary, dtype=tf.float32)
+
+
+# --- Discriminator ---
+
+def build_discriminator(cfg, spec):
+    """One-hot or soft tokens [B, T, V] -> logits float32 [B, R], one per representation."""
+    validate(cfg)
+    length, vocabulary = _check_spec(cfg, spec)
+    representations = cfg.d_representations
+    width = cfg.d_embedding_dim // representations
+    tokens = keras.Input((length, vocabulary), name="tokens")
+    x = keras.layers.Dense(cfg.d_embedding_dim, use_bias=False, name="embedding")(tokens)
+    x = keras.layers.Reshape((length, cfg.d_embedding_dim, 1), name="as_image")(x)
+    pooled = []
+    for k in cfg.d_filter_sizes:
+        h = keras.layers.Conv2D(cfg.d_filters, (k, width), strides=(1, width),
+                                activation="relu", name=f"conv{k}")(x)
+        # [B, T - k + 1, R, F] -> the largest response over time: [B, 1, R, F]
+        pooled.append(keras.layers.MaxPooling2D((length - k + 1, 1), name=f"pool{k}")(h))
+    features = cfg.d_filters * len(cfg.d_filter_sizes)
+    h = keras.layers.Concatenate(name="pooled")(pooled) if len(pooled) > 1 else pooled[0]
+    h = keras.layers.Reshape((representations, features), name="per_representation")(h)
+    h = _highway(h, features)
+    h = keras.layers.Dropout(cfg.d_dropout, name="dropout")(h)
+    h = keras.layers.Dense(100, activation="relu", name="hidden")(h)
+    logits = keras.layers.Dense(1, name="logit")(h)
+    logits = keras.layers.Reshape((representations,), name="flat_logits")(logits)
+    # float32 output whatever the mixed-precision policy, so losses stay exact.
+    logits = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
+    return keras.Model(tokens, logits, name="discriminator")
+
+
+def _highway(h, features):
+    """A highway layer (as RelGAN's D): t * relu(W h) + (1 - t) * h, t = sigmoid(W_t h)."""
+    transform = keras.layers.Dense(features, activation="relu", name="highway_transform")(h)
+    gate = keras.layers.Dense(features, activation="sigmoid", name="highway_gate")(h)
+    # t * transform + (1 - t) * h = h + t * (transform - h)
+    change = keras.layers.Subtract(name="highway_change")([transform, h])
+    gated = keras.layers.Multiply(name="highway_gated")([gate, change])
+    return keras.layers.Add(name="highway")([h, gated])
