@@ -34,7 +34,7 @@ def test_unknown_preset_lists_the_valid_ones():
 
 @pytest.mark.parametrize("path,value,message", [
     ("train.batch_size", -8, "batch_size must be a positive integer, got -8"),
-    ("train.num_steps", 0, "num_steps must be a positive integer"),
+    ("train.num_steps", 0, "num_steps must be at least 1, got 0 .0 only for a run with pre"),
     ("train.num_steps", 5, "num_steps=5 must be a multiple of config.train.log_every=2"),
     ("gan.d_steps", 0, "d_steps must be at least 1"),
     ("gan.ema_decay", 1.0, r"ema_decay must be in \[0, 1\)"),

@@ -70,9 +70,15 @@ def _check(ok, message):
 def validate(config):
     """Checks the values every model shares; the model family checks its own `model` section."""
     train, gan = config.train, config.gan
-    for key in ("batch_size", "num_steps", "log_every", "sample_every", "checkpoint_every",
+    for key in ("batch_size", "log_every", "sample_every", "checkpoint_every",
                 "keep_checkpoints", "num_samples"):
         _check(train[key] >= 1, f"config.train.{key} must be a positive integer, got {train[key]}")
+    # 0 adversarial steps is a run of pre-training alone (text: the MLE baseline), which a
+    # later call with more steps resumes into the adversarial phase.
+    least = 0 if train.get("pretrain_steps", 0) else 1
+    _check(train.num_steps >= least,
+           f"config.train.num_steps must be at least {least}, got {train.num_steps}"
+           + ("" if least == 0 else " (0 only for a run with pre-training)"))
     _check(gan.d_steps >= 1, f"config.gan.d_steps must be at least 1, got {gan.d_steps}")
     # Checkpoints and the step count stay aligned with Keras epochs of `log_every` steps, so a
     # resumed run restarts exactly on an epoch boundary.
