@@ -108,6 +108,7 @@ def get_config(preset=None):
         config.model.d_representations = 4
         config.model.d_filter_sizes = (2, 3)
         config.model.d_filters = 8
+        config.gan.d_steps = 1  # each critic update unrolls G again: 5 would triple tracing
         config.train.batch_size = 8
         config.train.pretrain_steps = 4
         config.train.num_steps = 4

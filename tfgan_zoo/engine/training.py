@@ -191,7 +191,7 @@ def _train(config, workdir_path, log, init_weights):
         return result
 
     scorer = None
-    if config.eval.every:
+    if config.eval.every and start_step < train_config.num_steps:
         # Before anything is written. Data without labels or a test split gets the evaluation
         # it allows, or none (scorer None), and the log says which.
         scorer = scoring.for_training(config, log)
