@@ -16,7 +16,12 @@ to `model.beta_max` over exactly the adversarial phase. Either phase resumes fro
 The default is the paper's oracle setup: `text_oracle` (an LSTM with N(0, 1) parameters,
 vocabulary 5,000, 10,000 training sequences of length 20), 150 epochs of MLE (23,400 updates
 at batch 64) and 3,000 adversarial steps, scored by NLL_oracle. The generator is an LSTM of the
-oracle's size (32 units), as Texygen's MLE baseline; RelGAN's relational memory is not built.
+oracle's size (32 units), as Texygen's MLE baseline. RelGAN's own generator, the relational
+memory core (1 slot, 2 heads of 256, so 512 wide), is `--config.model.generator=rmc` (sizes in
+`model.mem_slots`, `model.num_heads`, `model.head_size`). At V=5,000 and T=20 it has 5.1M
+parameters against the LSTM's 0.33M; on 2 CPU cores (shared with other jobs, December 2026) it
+took 5-6x the LSTM's time to sample 64 sequences and 14x for an MLE update at batch 64 (1.0-1.2 s
+against 0.07-0.09 s), so the 23,400 MLE updates take hours instead of minutes.
 """
 from ml_collections import config_dict
 

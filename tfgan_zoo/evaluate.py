@@ -54,7 +54,7 @@ def _run(argv):
             data_dir=FLAGS.data_dir)
     print(f"\n{report['checkpoint']} (step {report['step']}), {report['num_generated']} samples "
           f"vs {report['num_real']} {report['split']} {report['unit']}, "
-          f"extractor {report['extractor']}"
+          f"scored with {report['extractor']}"
           + (f" (test accuracy {report['extractor_test_accuracy']:.3f})"
              if report["extractor_test_accuracy"] is not None else ""))
     print(table(report["results"], report["floor"]))

@@ -8,8 +8,11 @@ through which its gradient flows. beta, the inverse temperature, rises during th
 phase on a schedule (`schedules`), so the soft tokens D judges approach one-hot ones.
 
   G: noise [B, T V] uniform in [-1, 1] -> Gumbel noise [B, T, V]; from the start token 0,
-     T steps of: Embedding(token) -> LSTM cell (its gates one Dense, so TF-MOT prunes it) ->
-     Dense(V) logits -> softmax(beta (logits + g_t)) and argmax -> soft one-hot [B, T, V].
+     T steps of: Embedding(token) -> recurrent core -> Dense(V) logits ->
+     softmax(beta (logits + g_t)) and argmax -> soft one-hot [B, T, V]. The core
+     (`config.model.generator`) is an LSTM ("lstm", its gates one Dense) or RelGAN's relational
+     memory ("rmc": Santoro et al.'s multi-head attention over [memory; input], MLP and gates,
+     every kernel a Dense layer), so TF-MOT prunes either.
   D: one-hot or soft tokens [B, T, V] -> Dense(E, no bias) embedding -> [B, T, E, 1]; per
      filter width k, Conv2D (k, E/R) with stride E/R: R representations of E/R values each
      (RelGAN's "multiple representations") -> ReLU -> max over time -> concatenated [B, R, F]
@@ -22,10 +25,12 @@ change the argmax, so sampled tokens do not depend on it; only the soft output t
 does. The generator reads beta from the run's `Progress` (see `GumbelSoftmax.bind_schedule`);
 unbound (an exported generator) it uses 1.
 
-Teacher forcing (`log_likelihood`) runs the same layers over real tokens: the MLE pre-training
-loss and NLL_gen (the generator's NLL of held-out data) are its mean.
+Teacher forcing (`log_likelihood`) runs the same layers and the same step function over real
+tokens: the MLE pre-training loss and NLL_gen (the generator's NLL of held-out data) are its
+mean.
 """
 import math
+import numbers
 
 import tensorflow as tf
 import tf_keras as keras
@@ -33,6 +38,7 @@ from ml_collections import config_dict
 
 from tfgan_zoo import latents
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.models import _cores
 
 KIND = "text"
 START_TOKEN = 0  # fed at the first step: <eos> of real text, token 0 of the oracle
@@ -40,8 +46,7 @@ SCHEDULE = "beta"  # the name of the scheduled inverse temperature in Progress a
 # RelGAN's temperature schedules (its get_fixed_temperature), from beta = 1 at step 0 to
 # beta_max at the horizon N.
 TEMPERATURE_SCHEDULES = ("exp", "lin", "log", "sigmoid", "quad", "sqrt", "no")
-# Layer names that teacher forcing finds again (also inside TF-MOT's pruning wrappers).
-_EMBEDDING, _GATES, _CELL, _LOGITS = "token_embedding", "lstm_gates", "lstm_cell", "vocab_logits"
+GENERATORS = ("lstm", "rmc")  # G's recurrent cores (config.model.generator), see _cores.CORES
 _PRUNE_PREFIX = "prune_low_magnitude_"
 
 
@@ -49,8 +54,12 @@ def default_model_config():
     """RelGAN's settings where a CPU allows them (`config.model`)."""
     return config_dict.ConfigDict(
         dict(
+            generator="lstm",  # G's recurrent core: "lstm" or "rmc" (RelGAN's relational memory)
             embedding_dim=32,  # G's token embedding (RelGAN: 32)
             hidden_dim=32,  # G's LSTM units (the oracle's own size, as Texygen's MLE baseline)
+            mem_slots=1,  # "rmc": memory slots (RelGAN: 1) ...
+            num_heads=2,  # ... attention heads (RelGAN: 2) ...
+            head_size=256,  # ... of this size each; the memory is num_heads x head_size wide
             d_embedding_dim=64,  # D's embedding (RelGAN: 64) ...
             d_representations=64,  # ... split into this many representations (RelGAN: 64)
             d_filter_sizes=(2, 3, 4, 5),  # D's convolution widths in tokens (RelGAN's)
@@ -63,12 +72,23 @@ def default_model_config():
     )
 
 
+def _setting(cfg, key):
+    """cfg[key], or its default where `cfg` predates the key: a run's config.json written
+    before the relational memory existed still builds the LSTM it trained."""
+    return cfg[key] if key in cfg else default_model_config()[key]
+
+
 def validate(cfg):
     """Raises ZooError naming the first value of `cfg` (config.model) that cannot be built."""
-    for key in ("embedding_dim", "hidden_dim", "d_embedding_dim", "d_representations",
-                "d_filters"):
-        if cfg[key] < 1:
-            raise ZooError(f"config.model.{key} must be a positive integer, got {cfg[key]}")
+    generator = _setting(cfg, "generator")
+    if generator not in GENERATORS:
+        raise ZooError(f"config.model.generator={generator!r}; valid: {', '.join(GENERATORS)} "
+                       "(an LSTM, or RelGAN's relational memory core)")
+    for key in ("embedding_dim", "hidden_dim", "mem_slots", "num_heads", "head_size",
+                "d_embedding_dim", "d_representations", "d_filters"):
+        value = _setting(cfg, key)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise ZooError(f"config.model.{key} must be a positive integer, got {value!r}")
     if cfg.d_embedding_dim % cfg.d_representations:
         raise ZooError(f"config.model.d_embedding_dim={cfg.d_embedding_dim} must be a multiple "
                        f"of d_representations={cfg.d_representations} (each representation "
@@ -147,14 +167,14 @@ def schedules(cfg, num_steps):
                                                num_steps)}
 
 
-# --- Generator ---
+# --- Generator: noise in, soft tokens out ---
 
 class GumbelNoise(keras.layers.Layer):
     """Uniform noise in [-1, 1], [B, T V] -> Gumbel noise [B, T, V]: -log(-log(u)) with
     u = (z + 1) / 2 kept inside (0, 1)."""
 
     def __init__(self, length, vocabulary, **kwargs):
-        super().__init__(dtype="float32", **kwargs)
+        super().__init__(**{**kwargs, "dtype": "float32"})  # also from a saved config
         self.length, self.vocabulary = int(length), int(vocabulary)
 
     def call(self, z):
@@ -186,32 +206,6 @@ class TimeStep(keras.layers.Layer):
         return {**super().get_config(), "index": self.index}
 
 
-class LSTMCell(keras.layers.Layer):
-    """The LSTM's state update from its gate pre-activations [B, 4H] (i, f, g, o, as Keras
-    orders them) and the cell state c [B, H] -> [h, c]. It has no weights: the gates are one
-    Dense layer before it, which TF-MOT can prune like any Dense kernel."""
-
-    def call(self, inputs):
-        gates, c = inputs
-        i, f, g, o = tf.split(gates, 4, axis=-1)
-        c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-        return [tf.sigmoid(o) * tf.tanh(c), c]
-
-
-class ZeroState(keras.layers.Layer):
-    """Any [B, ...] tensor -> zeros [B, units], the LSTM's initial state."""
-
-    def __init__(self, units, **kwargs):
-        super().__init__(**kwargs)
-        self.units = int(units)
-
-    def call(self, x):
-        return tf.zeros(tf.stack([tf.shape(x)[0], self.units]), dtype=self.compute_dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
-
-
 class GumbelSoftmax(keras.layers.Layer):
     """[logits [B, V], Gumbel noise [B, V]] -> [softmax(beta (logits + noise)) float32 [B, V],
     argmax token int32 [B]].
@@ -222,7 +216,7 @@ class GumbelSoftmax(keras.layers.Layer):
     """
 
     def __init__(self, **kwargs):
-        super().__init__(dtype="float32", **kwargs)
+        super().__init__(**{**kwargs, "dtype": "float32"})  # also from a saved config
         # Not an attribute Keras tracks: beta is the Progress's variable, checkpointed there,
         # not a weight of the generator.
         object.__setattr__(self, "_beta", None)
@@ -243,32 +237,17 @@ class StackSteps(keras.layers.Layer):
     """T tensors [B, V] -> [B, T, V]."""
 
     def __init__(self, **kwargs):
-        super().__init__(dtype="float32", **kwargs)
+        super().__init__(**{**kwargs, "dtype": "float32"})  # also from a saved config
 
     def call(self, steps):
         return tf.stack(steps, axis=1)
 
 
-CUSTOM_OBJECTS = {cls.__name__: cls for cls in (GumbelNoise, StartTokens, TimeStep, LSTMCell,
-                                                ZeroState, GumbelSoftmax, StackSteps)}
+CUSTOM_OBJECTS = {cls.__name__: cls for cls in (
+    GumbelNoise, StartTokens, TimeStep, GumbelSoftmax, StackSteps, *_cores.LAYERS)}
 for _cls in CUSTOM_OBJECTS.values():
     keras.utils.register_keras_serializable(package="tfgan_zoo")(_cls)
 
-
-def _generator_layers(cfg, vocabulary):
-    """The layers one step of G uses, shared by sampling and teacher forcing."""
-    return (keras.layers.Embedding(vocabulary, cfg.embedding_dim, name=_EMBEDDING),
-            keras.layers.Dense(4 * cfg.hidden_dim, name=_GATES),
-            LSTMCell(name=_CELL),
-            keras.layers.Dense(vocabulary, name=_LOGITS))
-
-
-def _step(layers, token, state):
-    """One LSTM step: previous token int32 [B], state [h, c] -> (logits [B, V], new state)."""
-    embedding, gates, cell, to_logits = layers
-    h, c = state
-    h, c = cell([gates(tf.concat([embedding(token), h], axis=-1)), c])
-    return to_logits(h), [h, c]
 
 
 def build_generator(cfg, spec):
@@ -276,41 +255,39 @@ def build_generator(cfg, spec):
     argmax is the sampled token ids)."""
     validate(cfg)
     length, vocabulary = _check_spec(cfg, spec)
+    core = _cores.CORES[_setting(cfg, "generator")]
     z = keras.Input((length * vocabulary,), name="z")
     noise = GumbelNoise(length, vocabulary, name="gumbel_noise")(z)
-    layers = _generator_layers(cfg, vocabulary)
+    layers = core.layers(cfg, vocabulary)
     gumbel = GumbelSoftmax(name="gumbel_softmax")
     token = StartTokens(name="start_token")(z)
-    zero = ZeroState(cfg.hidden_dim, name="zero_state")
-    state = [zero(z), zero(z)]
+    state = core.initial_state(layers, z)
     soft = []
     for t in range(length):
-        logits, state = _step(layers, token, state)
+        logits, state = core.step(layers, token, state)
         relaxed, token = gumbel([logits, TimeStep(t, name=f"noise_{t}")(noise)])
         soft.append(relaxed)
     return keras.Model(z, StackSteps(name="tokens")(soft), name="generator")
 
 
-def _layer(generator, name):
-    """The generator's layer `name`, or TF-MOT's wrapper of it."""
-    for layer in generator.layers:
-        if layer.name in (name, _PRUNE_PREFIX + name):
-            return layer
-    raise ZooError(f"the generator has no layer {name!r}: is it a relgan generator?")
-
-
 def log_likelihood(generator, tokens):
     """Per-token mean negative log-likelihood float32 [B] of token ids int [B, T] under the
-    generator, by teacher forcing (the real previous token fed at every step)."""
-    layers = tuple(_layer(generator, name) for name in (_EMBEDDING, _GATES, _CELL, _LOGITS))
+    generator, by teacher forcing (the real previous token fed at every step). `generator` is
+    one that build_generator made, with either core, also wrapped for pruning."""
+    # TF-MOT's wrappers are found under their inner layer's name, and run its pruned kernel.
+    layers = _cores.Layers((layer.name.removeprefix(_PRUNE_PREFIX), layer)
+                           for layer in generator.layers)
+    core = next((core for core in _cores.CORES.values() if core.marker in layers), None)
+    if core is None:
+        markers = ", ".join(c.marker for c in _cores.CORES.values())
+        raise ZooError(f"the generator has none of the layers {markers}: is it a relgan "
+                       "generator?")
     tokens = tf.cast(tokens, tf.int32)
-    batch = tf.shape(tokens)[0]
-    hidden = getattr(layers[1], "layer", layers[1]).units // 4  # unwrapped if pruned
-    state = [tf.zeros([batch, hidden]), tf.zeros([batch, hidden])]
-    previous = tf.fill([batch], tf.constant(START_TOKEN, tf.int32))
+    state = core.initial_state(layers, tokens)
+    previous = tf.fill(tf.shape(tokens)[:1], tf.constant(START_TOKEN, tf.int32))
     losses = []
     for t in range(tokens.shape[1]):
-        logits, state = _step(layers, previous, state)
+        logits, state = core.step(layers, previous, state)
         losses.append(tf.nn.sparse_softmax_cross_entropy_with_logits(
             labels=tokens[:, t], logits=tf.cast(logits, tf.float32)))
         previous = tokens[:, t]
