@@ -7,7 +7,9 @@
 
 Writes <export_dir>/<name>/<version>/ (TF Serving's layout; the SavedModel has the signatures
 serving_default and sample) with tflite/generator_<mode>.tflite beside it, and refreshes
-<export_dir>/models.config. Every variant is checked against the Keras generator first.
+<export_dir>/models.config. Every variant is checked against the Keras generator first. A text
+generator exports TFLite float32 only (its token ids must equal Keras'; see
+tfgan_zoo/kinds/text.py), and its `sample` signature returns token ids and strings, no latents.
 """
 from absl import flags
 
@@ -16,9 +18,11 @@ from tfgan_zoo import cli_common
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run directory written by tfgan_zoo.train.", required=True)
 flags.DEFINE_list("format", ["saved_model", "tflite"], "What to write: saved_model, tflite.")
-flags.DEFINE_list("quantize", ["none", "float16", "dynamic", "int8"],
+flags.DEFINE_list("quantize", None,
                   "TFLite variants: none (float32), float16, dynamic (int8 weights), int8 "
-                  "(full integer, calibrated on latents from the prior).")
+                  "(full integer, calibrated on latents from the prior). Default: every one "
+                  "that the generator's kind of sample offers (images and audio: all four; "
+                  "text: none, float16, dynamic).")
 flags.DEFINE_integer("version", None, "Version number (default: one above the highest).",
                      lower_bound=1)
 flags.DEFINE_bool("overwrite", False, "Replace an existing version directory.")

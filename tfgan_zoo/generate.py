@@ -1,12 +1,16 @@
 """Generate samples from an export, a .tflite file or a training run, into files of the
-generator's kind (tfgan_zoo.kinds: for images, one PNG grid).
+generator's kind (tfgan_zoo.kinds: for images, one PNG grid; for audio, a folder of WAV files;
+for text, samples.txt with one line per sample).
 
   python -m tfgan_zoo.generate --source=export/dcgan[/VERSION | /VERSION/tflite/X.tflite]
       [--num=64] [--seed=0] [--label=-1] [--out=samples.png] [--checkpoint=best]
   python -m tfgan_zoo.generate --source=runs/dcgan ...
 
 The same seed gives the same latents from every source, so an export and its run draw the same
-samples. Conditional models draw classes in turn (one column per class) unless --label is set.
+samples (for text, the same lines from a float32 .tflite too). Conditional models draw classes
+in turn (one column per class) unless --label is set. One call of an export's `sample` gives
+at most 1,024 samples, fewer for large latents (text: 167 oracle sequences); a run directory
+or a .tflite file gives any number.
 """
 import math
 import os
@@ -22,10 +26,11 @@ flags.DEFINE_string("source", None, "Export directory, .tflite file, or run dire
 flags.DEFINE_integer("num", 64, "Number of samples.")
 flags.DEFINE_integer("seed", 0, "Latent seed: the same seed gives the same samples.")
 flags.DEFINE_integer("label", -1, "Class id for conditional models; -1: classes in turn.")
-flags.DEFINE_string("out", None, "Where the samples are written; default: the file the "
-                    "generator's kind names (one grid for images).")
+flags.DEFINE_string("out", None, "Where the samples are written; default: what the "
+                    "generator's kind names (one grid for images, a folder of WAV files for "
+                    "audio, samples.txt for text).")
 flags.DEFINE_string("checkpoint", "best", "For a run directory: best, latest or a step.")
-flags.DEFINE_integer("scale", 4, "Enlarge the grid this many times (nearest neighbour).",
+flags.DEFINE_integer("scale", 4, "Enlarge an image grid this many times (nearest neighbour).",
                      lower_bound=1)
 
 

@@ -26,9 +26,10 @@ import tempfile
 import numpy as np
 import tensorflow as tf
 
-from tfgan_zoo import files, latents
+from tfgan_zoo import files, latents, models
 from tfgan_zoo.deployment import saved_model, tflite
 from tfgan_zoo.engine import runs
+from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
 
 FORMATS = ("saved_model", "tflite")
@@ -42,11 +43,16 @@ CHECK_SEED = 20_261_128
 
 
 def export_run(workdir_path, *, export_dir="export", name=None, version=None,
-               formats=FORMATS, quantize=tuple(QUANTIZE), which="best", tflite_batch=1,
+               formats=FORMATS, quantize=None, which="best", tflite_batch=1,
                overwrite=False, tflite_timeout=None, log=print):
     """Exports checkpoint `which` of a run; returns the metadata written to tfgan_zoo.json.
-    `tflite_timeout`: seconds the TFLite converter may take (default: tflite.convert's)."""
-    _check_choices(formats, quantize)
+    `quantize`: --quantize names of the TFLite variants (None: every one the run's kind of
+    sample offers, `Kind.tflite_modes`). `tflite_timeout`: seconds the TFLite converter may
+    take (default: tflite.convert's)."""
+    _check_choices(formats, quantize or ())
+    if "tflite" in formats:  # the run's kind from its config, before the run is loaded
+        kind = models.kind_of_config(runs.saved_config(Workdir(workdir_path)))
+        quantize = _kind_modes(kind, quantize)
     name = name or _default_name(workdir_path)
     model_dir = os.path.join(os.path.abspath(export_dir), name)
     recover(model_dir, log)
@@ -137,12 +143,27 @@ def _check_saved_model(directory, kind, z, labels, expected):
             "variables_gzipped_bytes": variables["gzipped_bytes"]}
 
 
+def _kind_modes(kind, quantize):
+    """The --quantize names to export for `kind`: `quantize`, or None for all the kind offers;
+    a ZooError, before anything is written, for a mode the kind leaves out, with its reason."""
+    offered = [name for name, mode in QUANTIZE.items() if mode in kind.tflite_modes]
+    if quantize is None:
+        return tuple(offered)
+    refused = [name for name in quantize if QUANTIZE[name] not in kind.tflite_modes]
+    if refused:
+        # A kind may say why it leaves a mode out (text: TFLITE_EXCLUDED); optional.
+        excluded = kind.tflite_excluded
+        reasons = "; ".join(f"{name}: {excluded[QUANTIZE[name]]}" for name in refused
+                            if QUANTIZE[name] in excluded)
+        named = ", ".join(f"{n} (float32)" if n == "none" else n for n in offered)
+        raise ZooError(f"--quantize={','.join(refused)} is not offered for {kind.name} "
+                       f"generators{f' ({reasons})' if reasons else ''}; they offer {named}: "
+                       "choose from those, or leave --quantize out to export all of them")
+    return tuple(quantize)
+
+
 def _write_tflite(run, generator, directory, modes, batch, timeout_s, z, labels, log):
     sparse = bool(run.config.prune.enabled)
-    unsupported = [m for m in modes if m not in run.kind.tflite_modes]
-    if unsupported:
-        raise ZooError(f"--quantize: {', '.join(unsupported)} makes no sense for {run.kind.name} "
-                       f"generators; choose from {', '.join(run.kind.tflite_modes)}")
     log(f"Converting to TFLite ({', '.join(modes)}; batch {batch}"
         f"{', sparsity-aware' if sparse else ''}) in a child process")
     with tempfile.TemporaryDirectory() as scratch:
@@ -159,6 +180,7 @@ def _write_tflite(run, generator, directory, modes, batch, timeout_s, z, labels,
         checked = tflite.check(path, generator, mode, kind=run.kind, z=z, labels=labels)
         report[mode] = {"file": os.path.relpath(path, os.path.dirname(directory)),
                         "batch": batch, "sparse": sparse and mode in tflite.SPARSE_MODES,
+                        "xnnpack": tflite.xnnpack_allowed(run.kind),  # False: builtin kernels
                         **checked, **sizes([path])}
         log(f"  {mode:8s} {report[mode]['bytes'] / 1024:8.0f} KiB "
             f"({report[mode]['gzipped_bytes'] / 1024:.0f} KiB gzipped), {checked['summary']}")

@@ -72,9 +72,11 @@ def _from_saved_model(version_dir, count, seed, label):
     meta = exports.read_metadata(version_dir)
     # The CLI's messages before the graph's own checks.
     _labels(count, label, meta["num_classes"])
-    if count > saved_model.MAX_COUNT:
-        raise ZooError(f"--num={count} is more than one `sample` call of an export gives; ask "
-                       f"for at most {saved_model.MAX_COUNT}, or generate from the run directory")
+    limit = saved_model.max_count(meta["latent_dim"])
+    if count > limit:
+        raise ZooError(f"--num={count} is more than one `sample` call of this export gives; ask "
+                       f"for at most {limit}, or generate from the run directory or a .tflite "
+                       "file of the export, which draw the same samples for the same --seed")
     signature = tf.saved_model.load(version_dir).signatures["sample"]
     inputs = {"count": tf.constant(count, tf.int32), "seed": tf.constant(seed, tf.int64)}
     if meta["num_classes"]:
@@ -93,8 +95,9 @@ def _from_tflite(path, count, seed, label):
     prior = latents.Prior(meta["latent_dim"], meta["latent_distribution"])
     z = prior.stateless(count, seed).numpy()
     labels = _labels(count, label, meta["num_classes"])
-    return Samples(tflite.run(path, z, labels), labels, f"LiteRT {path}",
-                   kinds.get(meta["kind"]), _spec(meta))
+    kind = kinds.get(meta["kind"])
+    return Samples(tflite.run(path, z, labels, xnnpack=tflite.xnnpack_allowed(kind)), labels,
+                   f"LiteRT {path}", kind, _spec(meta))
 
 
 def _from_run(path, count, seed, label, which):
@@ -102,7 +105,12 @@ def _from_run(path, count, seed, label, which):
     generator = run.plain_sampler()
     z = run.gan.prior.stateless(count, seed).numpy()
     labels = _labels(count, label, run.gan.num_classes)
-    samples = generator(z if labels is None else [z, labels], training=False).numpy()
+    # In the chunks one `sample` call of an export may take: a generator's memory grows with
+    # its latents (text's are T x V values a sequence).
+    chunk = saved_model.max_count(run.gan.latent_dim)
+    samples = np.concatenate([
+        generator(z[i:i + chunk] if labels is None else [z[i:i + chunk], labels[i:i + chunk]],
+                  training=False).numpy() for i in range(0, count, chunk)])
     return Samples(samples, labels, f"{run.name} of {path}", run.kind, run.spec)
 
 

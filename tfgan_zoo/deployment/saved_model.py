@@ -8,11 +8,13 @@ in [-1, 1]):
                     (+ label int32 [N], conditional)
   sample            count int32 [], seed int64 []       -> the same outputs for `count` latents
                     (+ label int32 [], conditional:         drawn from the prior with stateless
-                    a class id, or -1 for classes in turn)  ops, plus z (and label) used
+                    a class id, or -1 for classes in turn)  ops, plus z (where the kind serves
+                                                            latents: not text) and label used
 
 `sample` with the same count and seed returns identical output on every call, so a client needs
 no latent code. Inputs the graph cannot take fail with an InvalidArgument error that says what
 was expected (a negative or too large count, a label outside the classes, z of the wrong width).
+How many samples one `sample` call may ask for depends on the latent size (`max_count`).
 """
 import os
 
@@ -23,6 +25,29 @@ from tfgan_zoo import latents
 # The most samples one `sample` call may ask for: a larger request could exhaust a server's
 # memory. Clients wanting more call it several times with different seeds.
 MAX_COUNT = 1024
+# ... and the most latent values (count x latent_dim) it may draw: 2^24, 64 MB of float32
+# noise. A generator's memory grows with its latent, and text's is T x V Gumbel uniforms a
+# sequence (100,000 on the oracle), its activations [count, T, V] with it: `sample` of the
+# default relgan took 1.3 GB at its peak and 12 s for 1,024 oracle sequences, 204 MB and 0.6 s
+# for the 167 this allows (TF 2.21, 2 cores). Image and audio latents (about 100 values) stay
+# at MAX_COUNT.
+MAX_LATENT_VALUES = 2 ** 24
+
+
+def max_count(latent_dim):
+    """The most samples one `sample` call gives for latents of `latent_dim` values: MAX_COUNT,
+    or fewer where count x latent_dim would pass MAX_LATENT_VALUES (at least 1)."""
+    return max(1, min(MAX_COUNT, MAX_LATENT_VALUES // int(latent_dim)))
+
+
+def count_limit_message(latent_dim):
+    """What `sample` says to a count above max_count(latent_dim)."""
+    limit = max_count(latent_dim)
+    why = "" if limit == MAX_COUNT else (
+        f" for this generator (latents of {latent_dim:,} values; a call draws at most "
+        f"{MAX_LATENT_VALUES:,})")
+    return (f"count must be at most {limit} per call{why}; call sample again with another "
+            "seed for more")
 WARMUP_FILE = "tf_serving_warmup_requests"  # the name TF Serving looks for in assets.extra/
 
 
@@ -33,7 +58,17 @@ class GeneratorModule(tf.Module):
     def __init__(self, generator, *, kind, spec, latent_dim, latent_distribution,
                  num_classes=0):
         super().__init__(name="tfgan_zoo_generator")
-        self.generator = generator
+        # The signatures need the generator's variables, not its Keras object graph: tracking
+        # the model would have the saver serialise every layer (a text generator has about
+        # 150), which took over half of a relgan export's time. Untracked, it is only called;
+        # its variables are saved under their own names ("vocab_logits/kernel").
+        object.__setattr__(self, "generator", generator)
+        self.generator_weights = {}
+        for weight in generator.weights:
+            name = weight.name.split(":")[0]
+            while name in self.generator_weights:
+                name += "_"
+            self.generator_weights[name] = weight
         self._kind, self._spec = kind, spec
         self.latent_dim = latent_dim
         self._latent_prior = latents.Prior(latent_dim, latent_distribution)
@@ -64,8 +99,7 @@ class GeneratorModule(tf.Module):
     def _prior(self, count, seed):
         count = _after(count, tf.debugging.assert_non_negative(
             count, message="count must be >= 0"), tf.debugging.assert_less_equal(
-            count, MAX_COUNT, message=f"count must be at most {MAX_COUNT} per call; call "
-                                      "sample again with another seed for more"))
+            count, max_count(self.latent_dim), message=count_limit_message(self.latent_dim)))
         return self._latent_prior.stateless(count, seed)
 
     def signatures(self):
@@ -86,7 +120,12 @@ class GeneratorModule(tf.Module):
 
     def _sample(self, count, seed):
         z = self._prior(count, seed)
-        return {**self._generate(z), "z": z}
+        return {**self._generate(z), **self._latents(z)}
+
+    def _latents(self, z):
+        # Text's latents are T x V Gumbel uniforms a sequence (100,000 on the oracle): returned,
+        # they would be nearly all of an answer, and count and seed reproduce them anyway.
+        return {"z": z} if self._kind.serves_latents else {}
 
     def _sample_class(self, count, seed, label):
         z = self._prior(count, seed)
@@ -95,7 +134,7 @@ class GeneratorModule(tf.Module):
                                f"[0, {self.num_classes})"))
         in_turn = latents.classes_in_turn(count, self.num_classes)
         labels = tf.where(label < 0, in_turn, tf.fill([count], label))
-        return {**self._generate(z, labels), "z": z, "label": labels}
+        return {**self._generate(z, labels), **self._latents(z), "label": labels}
 
 
 def _after(tensor, *checks):

@@ -15,7 +15,8 @@ then, from Python:
   # or serving.GrpcClient("localhost:8500", model="dcgan"): the same methods
   samples = client.generate(count=16, seed=0)    # the `sample` signature: no latents needed
   samples = client.generate(z=my_latents)        # serving_default, z float32 [N, latent_dim]
-  samples.save("samples/")                       # one file per sample (PNG for images)
+  samples.save("samples/")                       # one file per sample (PNG for images,
+                                                 # WAV for audio, a line of .txt for text)
   samples.images                                 # any output by name: uint8 [N, H, W, C]
 
 Class-conditional models also take `labels=` (one class id per row of z) or `label=` (with
@@ -78,12 +79,14 @@ class Signature:
 @dataclasses.dataclass(frozen=True, eq=False)
 class Samples:
     """What a generator served: its named `outputs` (for images: `images` uint8 [N, H, W, C] and
-    `images_float` float32 in [-1, 1]; each also readable as an attribute, `samples.images`),
-    the latents z [N, latent_dim] used, labels int32 [N] (None for unconditional models), and
-    the kind of sample the outputs are (tfgan_zoo.kinds), found from their names."""
+    `images_float` float32 in [-1, 1]; for text: `tokens` int32 [N, T] and `text`, bytes [N]
+    from either transport; each also readable as an attribute, `samples.images`), the latents
+    z [N, latent_dim] used (None where `sample` does not return them: text's), labels int32
+    [N] (None for unconditional models), and the kind of sample the outputs are
+    (tfgan_zoo.kinds), found from their names."""
 
     outputs: dict
-    z: np.ndarray
+    z: np.ndarray | None
     labels: np.ndarray | None = None
 
     @property
@@ -187,7 +190,7 @@ class _Client:
             raise ZooError(f"model {self.model!r} is not class-conditional: it takes no label")
         out = self.predict(inputs, SAMPLE_SIGNATURE)
         served = {k: v for k, v in out.items() if k not in ("z", "label")}
-        return Samples(served, out["z"], out.get("label"))
+        return Samples(served, out.get("z"), out.get("label"))
 
     def _refused(self, what, message):
         return ZooError(f"TF Serving at {self.address} refused {what} of model {self.model!r}"

@@ -21,9 +21,13 @@ output folder.
 `sparse=True` (pruned generators) adds EXPERIMENTAL_SPARSITY to the SPARSE_MODES, which stores
 their kernels in a sparse encoding (see SPARSE_MODES for why not the quantised ones).
 
-Which modes make sense for a kind of sample, what its output is called and how closely each
-mode must match Keras on the same latents is the kind's (`tfgan_zoo.kinds`: images are checked
-by absolute pixel error, see tfgan_zoo.kinds.image.TOLERANCES).
+Which modes make sense for a kind of sample, what its output is called, how closely each
+mode must match Keras on the same latents and whether the XNNPACK delegate may run it is the
+kind's (`tfgan_zoo.kinds`: images are checked by absolute pixel error, see
+tfgan_zoo.kinds.image.TOLERANCES; text by identical token ids, on the builtin kernels).
+
+The child loads the generator with every model family imported, so that the custom layers of a
+family (relgan's) are registered with Keras.
 """
 import argparse
 import json
@@ -177,11 +181,12 @@ def _error_line(error_text):
 # Running and checking a converted file.
 
 
-def run(tflite_path, z, labels=None):
+def run(tflite_path, z, labels=None, *, xnnpack=True):
     """The generator's output, float32 [N, ...], for latents z [N, latent_dim] (and labels
     int [N] for a conditional model). N may exceed the file's fixed batch: rows go through in
-    chunks of that batch, the last one padded by repeating its final row."""
-    runner = _signature_runner(tflite_path)
+    chunks of that batch, the last one padded by repeating its final row. `xnnpack=False` runs
+    TFLite's builtin kernels instead of the XNNPACK delegate (see `xnnpack_allowed`)."""
+    runner = _signature_runner(tflite_path, xnnpack)
     batch = int(runner.get_input_details()["z"]["shape"][0])
     z = np.asarray(z, np.float32)
     labels = None if labels is None else np.asarray(labels, np.int32)
@@ -195,8 +200,16 @@ def run(tflite_path, z, labels=None):
     return np.concatenate(chunks).astype(np.float32)
 
 
-def _signature_runner(tflite_path):
-    """The file's serving_default runner, tried once on zeros.
+def xnnpack_allowed(kind):
+    """Whether `kind`'s generators are checked and run with LiteRT's default XNNPACK delegate:
+    yes unless the kind says `tflite_xnnpack = False` (text, whose token ids need the builtin
+    kernels' float32 arithmetic; see tfgan_zoo.kinds.text)."""
+    return kind.tflite_xnnpack
+
+
+def _signature_runner(tflite_path, xnnpack=True):
+    """The file's serving_default runner, tried once on zeros; on the builtin kernels without
+    `xnnpack`.
 
     XNNPACK, the default CPU delegate, refuses the sparse-encoded quantised FULLY_CONNECTED that
     EXPERIMENTAL_SPARSITY writes for int8 and dynamic ("failed to delegate FULLY_CONNECTED",
@@ -205,9 +218,10 @@ def _signature_runner(tflite_path):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     try:
-        runner = Interpreter(model_path=str(tflite_path)).get_signature_runner(SIGNATURE)
-        runner(**_zeros(runner))
-        return runner
+        if xnnpack:
+            runner = Interpreter(model_path=str(tflite_path)).get_signature_runner(SIGNATURE)
+            runner(**_zeros(runner))
+            return runner
     except RuntimeError as error:
         if "delegate" not in str(error):
             raise
@@ -234,7 +248,8 @@ def check(tflite_path, keras_model, mode, *, kind, z, labels=None):
     raises ZooError when outside what the kind allows for `mode`."""
     inputs = z if labels is None else [z, np.asarray(labels, np.int32)]
     expected = np.asarray(keras_model(inputs, training=False), np.float32)
-    ok, measured, summary = kind.compare_tflite(run(tflite_path, z, labels), expected, mode)
+    got = run(tflite_path, z, labels, xnnpack=xnnpack_allowed(kind))
+    ok, measured, summary = kind.compare_tflite(got, expected, mode)
     if not ok:
         raise ZooError(f"the {mode} TFLite generator ({os.path.basename(tflite_path)}) does not "
                        f"match the Keras generator: {summary}; nothing was exported. Leave "
@@ -363,11 +378,24 @@ def _parse_args(argv):
     return parser.parse_args(argv)
 
 
+def _register_custom_layers():
+    """Imports every model family, which registers its custom layers with Keras. Without it a
+    generator's `tfgan_zoo>LSTMCell` (relgan) would not load, or worse, load as Keras' own
+    layer of the same class name."""
+    import importlib
+
+    from tfgan_zoo import models
+
+    for family in models.available_families():
+        importlib.import_module(f"{models.__name__}.{family}")
+
+
 def main(argv=None):
     args = _parse_args(argv)
     import tensorflow as tf
     import tf_keras as keras
 
+    _register_custom_layers()
     model = keras.models.load_model(args.keras_path, compile=False)
     module = tf.Module()
     module.model = model  # keeps the variables alive for the converter

@@ -23,7 +23,9 @@ A kind module defines `KIND`, an instance of a `Kind` subclass, which provides:
                          what a SavedModel returns, and the generator's output as its
                          float_output shows it (NumPy or TF)
   tflite_modes, tflite_output, compare_tflite(got, expected, mode)   the LiteRT variants
-                         that make sense and the check each must pass against Keras
+                         that make sense and the check each must pass against Keras;
+                         tflite_excluded (why the others are refused), tflite_xnnpack
+  serves_latents         whether the SavedModel's `sample` returns its z
   default_output, write_generated(path, samples, spec, rows, scale)   what `generate` writes
   encode_files(outputs), save_files(outputs, directory, prefix)  the serving client's files
 
@@ -59,6 +61,9 @@ class Kind:
     serving_outputs = ()
     float_output = None
     tflite_modes = ()
+    tflite_excluded = {}  # {mode: why the kind refuses it}, the measured reason a user sees
+    tflite_xnnpack = True  # False: run LiteRT files on the builtin kernels (exact results)
+    serves_latents = True  # whether `sample` returns the z it drew (text's is too large)
     tflite_output = None
     default_output = None
     extractor_names = ("classifier",)  # what make_extractor takes; "classifier" needs labels

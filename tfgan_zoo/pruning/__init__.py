@@ -17,13 +17,16 @@ so every wrapped layer of every network follows the same clock whatever calls it
 Which layers are pruned: those with a `kernel` that TF-MOT 0.8.1 can prune (Dense, Conv1D/2D/3D,
 Conv2D/3DTranspose, LSTM/GRU/SimpleRNN, MultiHeadAttention), Conv1DTranspose (turned into
 `PrunableConv1DTranspose`), Dense and convolutions inside `SpectralNormalization` (turned into
-`PrunableSpectralNormalization`), and any layer that implements `get_prunable_weights()`.
+`PrunableSpectralNormalization`), and any layer that implements `get_prunable_weights()`. A
+layer called at several places of its network (an unrolled recurrence) gets
+`PruneSharedLowMagnitude`, which builds its mask update once per traced pass.
 Embeddings, normalisation layers and layers TF-MOT cannot prune are kept as they are;
 `skipped_layers` says which held weights, and why they were left dense.
 """
 from tfgan_zoo.pruning.layers import (
     PrunableConv1DTranspose,
     PrunableSpectralNormalization,
+    PruneSharedLowMagnitude,
     apply_masks,
     kept_dense,
     prunable_layers,
@@ -49,7 +52,8 @@ from tfgan_zoo.pruning.schedule import (
 
 __all__ = [
     "NETWORKS", "SCHEDULES", "GeneratorUpdateSchedule", "PrunableConv1DTranspose",
-    "PrunableSpectralNormalization", "SparsityLogger", "UpdatePruningStep", "apply_masks",
+    "PrunableSpectralNormalization", "PruneSharedLowMagnitude", "SparsityLogger",
+    "UpdatePruningStep", "apply_masks",
     "default_config", "gzipped_size", "kept_dense", "prunable_layers", "report",
     "skipped_layers", "strip", "validate", "wrap", "wrap_networks", "write_run_report",
 ]

@@ -44,6 +44,10 @@ def _pruning_config(source, target, steps, networks, keep_dense=None, seed=None)
                         begin_step=0, end_step=end, frequency=max(1, end // 10),
                         networks=tuple(networks), keep_dense=tuple(keep_dense))
     config.train.num_steps = steps
+    # The source has done its pre-training phase (text: maximum likelihood); fine-tuning starts
+    # from its weights with the adversarial phase, never with a second pre-training.
+    if "pretrain_steps" in config.train:
+        config.train.pretrain_steps = 0
     config.train.checkpoint_every = config.train.sample_every = steps
     if config.eval.every:
         # Like the source run, keep the best checkpoint by FID, chosen among four evaluations

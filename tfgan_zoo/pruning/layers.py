@@ -1,5 +1,10 @@
 """Wrapping networks for TF-MOT and stripping them again: which layers are pruned, the prunable
-forms of layers TF-MOT's registry lacks, and the masks."""
+forms of layers TF-MOT's registry lacks, the wrapper of layers called at several places of a
+network, and the masks."""
+import inspect
+import threading
+import weakref
+
 import tensorflow as tf
 import tensorflow_model_optimization as tfmot
 import tf_keras as keras
@@ -46,6 +51,45 @@ class PrunableSpectralNormalization(keras.layers.SpectralNormalization,
 
     def get_prunable_weights(self):
         return [self.layer.kernel]
+
+
+@keras.utils.register_keras_serializable(package="tfgan_zoo")
+class PruneSharedLowMagnitude(_PruneLowMagnitude):
+    """TF-MOT's wrapper for a layer that its network calls at several places of one pass, such
+    as an unrolled recurrence (relgan's LSTM gates and vocabulary projection: one call per
+    token): its masks are recomputed at the first call of each traced pass only.
+
+    TF-MOT builds the mask update, a conditional top-k of the kernel, into the graph at every
+    call in training mode: 20 calls a sequence, in each of the engine's critic and generator
+    steps, made relgan's train step take over a minute to trace. Within one traced function
+    the generator's weights and the schedule's step do not change between its calls (the
+    optimizer updates it after its last), so the later calls would compute the same mask; they
+    only apply it (weights x mask), as TF-MOT does on every call. Eager calls, each traced
+    function and each replica's thread of a distribution strategy keep their own first call.
+    The wrapper keeps TF-MOT's name, `prune_low_magnitude_<layer>`, and its variables.
+    """
+
+    def __init__(self, layer, **kwargs):
+        super().__init__(layer, **kwargs)
+        self._name = f"prune_low_magnitude_{layer.name}"  # TF-MOT's, whatever the class
+
+    # {traced graph: {(wrapper id, thread id)}}: the first calls made in each graph.
+    _first_calls = weakref.WeakKeyDictionary()
+
+    def call(self, inputs, training=None, **kwargs):
+        if training is None:
+            training = keras.backend.learning_phase()
+        if tf.executing_eagerly() or (isinstance(training, bool | int) and not training):
+            return super().call(inputs, training=training, **kwargs)
+        seen = self._first_calls.setdefault(tf.compat.v1.get_default_graph(), set())
+        key = (id(self), threading.get_ident())
+        if key not in seen:
+            seen.add(key)
+            return super().call(inputs, training=training, **kwargs)
+        self.add_update(self.pruning_obj.weight_mask_op())
+        if "training" in inspect.getfullargspec(self.layer.call).args:
+            return self.layer.call(inputs, training=training, **kwargs)
+        return self.layer.call(inputs, **kwargs)
 
 
 # Plain class -> its prunable subclass, which strip() maps back.
@@ -257,6 +301,8 @@ def wrap(model, cfg, step_counter, keep_dense=()):
     def make_layer(layer):
         if layer.name not in names:
             return type(layer).from_config(layer.get_config())
+        if len(layer.inbound_nodes) > 1:  # called at several places of the network
+            return PruneSharedLowMagnitude(_prunable_form(layer), pruning_schedule=schedule)
         return tfmot.sparsity.keras.prune_low_magnitude(_prunable_form(layer),
                                                         pruning_schedule=schedule)
 
