@@ -26,16 +26,39 @@ against 0.07-0.09 s), so the 23,400 MLE updates take hours instead of minutes.
 from ml_collections import config_dict
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo.models import relgan
 
 PRESETS = ("tiny", "demo", "text")
+
+
+# The family's model settings live here, not in tfgan_zoo/models/, so that loading and
+# checking a config never imports TensorFlow (flag errors in well under a second).
+def model_config():
+    """RelGAN's settings where a CPU allows them (`config.model`)."""
+    return config_dict.ConfigDict(
+        dict(
+            generator="lstm",  # G's recurrent core: "lstm" or "rmc" (RelGAN's relational memory)
+            embedding_dim=32,  # G's token embedding (RelGAN: 32)
+            hidden_dim=32,  # G's LSTM units (the oracle's own size, as Texygen's MLE baseline)
+            mem_slots=1,  # "rmc": memory slots (RelGAN: 1) ...
+            num_heads=2,  # ... attention heads (RelGAN: 2) ...
+            head_size=256,  # ... of this size each; the memory is num_heads x head_size wide
+            d_embedding_dim=64,  # D's embedding (RelGAN: 64) ...
+            d_representations=64,  # ... split into this many representations (RelGAN: 64)
+            d_filter_sizes=(2, 3, 4, 5),  # D's convolution widths in tokens (RelGAN's)
+            d_filters=300,  # filters per width (RelGAN: 300)
+            d_dropout=0.25,
+            beta_max=1.0,  # the inverse temperature reached at the end (RelGAN: 1-2 on the
+            # oracle, 100-1000 on real text)
+            temperature_schedule="exp",  # one of TEMPERATURE_SCHEDULES
+        )
+    )
 
 
 def get_config(preset=None):
     """Returns the RelGAN config; `preset` picks a CPU-sized, real-text or test variant."""
     config = config_dict.ConfigDict()
     config.model_name = "relgan"  # the family module: tfgan_zoo/models/relgan.py
-    config.model = relgan.default_model_config()
+    config.model = model_config()
     config.model.beta_max = 2.0  # RelGAN's synthetic-data range is 1-2
 
     config.data = config_dict.ConfigDict(

@@ -22,16 +22,34 @@ the README's audio section for what it reaches and how long it takes.
 from ml_collections import config_dict
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo.models import wavegan
 
 PRESETS = ("tiny", "demo")
+
+
+# The family's model settings live here, not in tfgan_zoo/models/, so that loading and
+# checking a config never imports TensorFlow (flag errors in well under a second).
+def model_config():
+    """The paper's model settings (`config.model`): 16384 samples (about 1 s at 16 kHz), d=64."""
+    return config_dict.ConfigDict(
+        dict(
+            slice_length=16384,  # 4096, 8192, 16384, 32768 or 65536 samples
+            model_dim=64,  # d: D's first layer has d channels, G's last hidden layer too
+            kernel_size=25,
+            latent_dim=100,
+            latent_distribution="uniform",  # the paper: z uniform in [-1, 1]; or "normal"
+            upsample="zeros",  # zeros (transposed conv) | nn (nearest neighbour + conv)
+            post_proc_filter_len=0,  # learned filter after G's tanh; 0 off, the paper's option 512
+            phase_shuffle=2,  # D's random shift in [-n, n] samples; 0 off
+            conditioning="none",  # none | projection (labeled data only)
+        )
+    )
 
 
 def get_config(preset=None):
     """Returns the WaveGAN config; `preset` picks the CPU demo or the test-sized variant."""
     config = config_dict.ConfigDict()
     config.model_name = "wavegan"  # the family module: tfgan_zoo/models/wavegan.py
-    config.model = wavegan.default_model_config()
+    config.model = model_config()
 
     config.data = config_dict.ConfigDict(
         dict(

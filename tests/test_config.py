@@ -91,3 +91,20 @@ def test_a_batch_that_does_not_split_over_replicas_is_refused_before_training(
                                        r"config.gan.d_steps=2.*--config.train.batch_size=4"):
         training.train(config, str(tmp_path / "run"), log=lambda _: None)
     assert not (tmp_path / "run").exists()
+
+
+def test_loading_every_config_imports_no_tensorflow():
+    """A flag error must come back in well under a second, before TensorFlow's start-up."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom tfgan_zoo import config\n"
+            "for model in config.available_models():\n"
+            "    module = __import__(f'tfgan_zoo.configs.{model}', fromlist=['PRESETS'])\n"
+            "    for preset in (None, *getattr(module, 'PRESETS', ())):\n"
+            "        config.validate(config.load(model, preset))\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('tensorflow', 'tf_keras')))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"

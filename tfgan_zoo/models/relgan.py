@@ -34,9 +34,9 @@ import numbers
 
 import tensorflow as tf
 import tf_keras as keras
-from ml_collections import config_dict
 
 from tfgan_zoo import latents
+from tfgan_zoo.configs.relgan import model_config as default_model_config
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.models import _cores
 
@@ -48,28 +48,6 @@ SCHEDULE = "beta"  # the name of the scheduled inverse temperature in Progress a
 TEMPERATURE_SCHEDULES = ("exp", "lin", "log", "sigmoid", "quad", "sqrt", "no")
 GENERATORS = ("lstm", "rmc")  # G's recurrent cores (config.model.generator), see _cores.CORES
 _PRUNE_PREFIX = "prune_low_magnitude_"
-
-
-def default_model_config():
-    """RelGAN's settings where a CPU allows them (`config.model`)."""
-    return config_dict.ConfigDict(
-        dict(
-            generator="lstm",  # G's recurrent core: "lstm" or "rmc" (RelGAN's relational memory)
-            embedding_dim=32,  # G's token embedding (RelGAN: 32)
-            hidden_dim=32,  # G's LSTM units (the oracle's own size, as Texygen's MLE baseline)
-            mem_slots=1,  # "rmc": memory slots (RelGAN: 1) ...
-            num_heads=2,  # ... attention heads (RelGAN: 2) ...
-            head_size=256,  # ... of this size each; the memory is num_heads x head_size wide
-            d_embedding_dim=64,  # D's embedding (RelGAN: 64) ...
-            d_representations=64,  # ... split into this many representations (RelGAN: 64)
-            d_filter_sizes=(2, 3, 4, 5),  # D's convolution widths in tokens (RelGAN's)
-            d_filters=300,  # filters per width (RelGAN: 300)
-            d_dropout=0.25,
-            beta_max=1.0,  # the inverse temperature reached at the end (RelGAN: 1-2 on the
-            # oracle, 100-1000 on real text)
-            temperature_schedule="exp",  # one of TEMPERATURE_SCHEDULES
-        )
-    )
 
 
 def _setting(cfg, key):

@@ -45,9 +45,11 @@ Class-conditional variants (`conditioning`, labeled data with `spec.num_classes`
 """
 import tensorflow as tf
 import tf_keras as keras
-from ml_collections import config_dict
 
 from tfgan_zoo import latents
+from tfgan_zoo.configs.wavegan import (  # noqa: F401  (re-exported: the family's defaults)
+    model_config as default_model_config,
+)
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.models import _conditioning as _conditioning_lib
 from tfgan_zoo.models._conditioning import conditioning as _conditioning
@@ -62,23 +64,6 @@ LATENT_DISTRIBUTIONS = ("uniform", "normal")
 CONDITIONINGS = ("none", "projection")
 # Length of G's first feature map and of D's last one, at every slice length.
 _BOTTLENECK = 16
-
-
-def default_model_config():
-    """The paper's model settings (`config.model`): 16384 samples (about 1 s at 16 kHz), d=64."""
-    return config_dict.ConfigDict(
-        dict(
-            slice_length=16384,  # 4096, 8192, 16384, 32768 or 65536 samples
-            model_dim=64,  # d: D's first layer has d channels, G's last hidden layer too
-            kernel_size=25,
-            latent_dim=100,
-            latent_distribution="uniform",  # the paper: z uniform in [-1, 1]; or "normal"
-            upsample="zeros",  # zeros (transposed conv) | nn (nearest neighbour + conv)
-            post_proc_filter_len=0,  # learned filter after G's tanh; 0 off, the paper's option 512
-            phase_shuffle=2,  # D's random shift in [-n, n] samples; 0 off
-            conditioning="none",  # none | projection (labeled data only)
-        )
-    )
 
 
 def _strides(slice_length):
