@@ -190,13 +190,26 @@ class Evaluator(StepCallback):
     what saves a run that collapses late (StudioGAN's DCGAN peaked at 42k of 200k steps).
     """
 
-    def __init__(self, scorer, every, writer, best, guard, end, log=print, best_from=0):
+    def __init__(self, scorer, every, writer, best, guard, end, log=print, best_from=0,
+                 at_start=False):
         super().__init__()
         self.scorer, self.every, self.writer = scorer, every, writer
         self.best, self.primary, self.log = best, best.primary, log
         self.guard, self.end = guard, end
         self.best_from = best_from  # e.g. a pruning schedule's end: sparser models only
+        # Also score the weights the phase starts from (a pre-trained generator: the MLE
+        # baseline the adversarial phase must beat), logged at that step, never kept as best.
+        self.at_start = at_start
         self.last_done = None
+
+    def on_train_begin(self, logs=None):
+        if self.at_start:
+            self.at_start = False  # once, whatever calls fit() again
+            step = int(self.model.progress.step.numpy())
+            results = self.evaluate(step, eligible=False)
+            if results is not None:
+                self.log(f"\nafter pre-training (step {step}): {self.primary} "
+                         f"{results[self.primary]:.3f}")
 
     def on_step(self, step, logs):
         if step % self.every == 0:
@@ -208,7 +221,7 @@ class Evaluator(StepCallback):
         if self.step == self.end and self.last_done != self.step and not self.guard.stopped:
             self.evaluate(self.step)
 
-    def evaluate(self, step):
+    def evaluate(self, step, eligible=True):
         self.last_done = step
         if not self.guard.may_save():
             return None
@@ -222,7 +235,7 @@ class Evaluator(StepCallback):
             self.log(f"\nwarning: step {step}: the generated samples fall into few classes "
                      f"(class entropy {entropy:.2f} < {COLLAPSED_CLASS_ENTROPY}, coverage "
                      f"{results['class_coverage']:.0%}): the generator may be collapsing")
-        improved = step >= self.best_from and self.best.offer(step, results)
+        improved = eligible and step >= self.best_from and self.best.offer(step, results)
         if improved:
             self.log(f"\nstep {step}: {self.primary} {results[self.primary]:.3f}, the best so far"
                      f" -> {self.best.directory}")

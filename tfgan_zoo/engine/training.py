@@ -251,9 +251,11 @@ def _adversarial_callbacks(gan, config, spec, kind, workdir, writer, manager, ch
         best = checkpoints.BestCheckpoint(checkpoint, workdir.best_checkpoints, primary,
                                           kind.metrics[primary])
         best_from = config.prune.end_step if config.prune.enabled else 0
+        # A run that pre-trained scores its pre-trained generator first, at step 0.
+        at_start = start_step == 0 and pretrain_steps(config) > 0
         phase_callbacks.append(callbacks.Evaluator(scorer, config.eval.every, writer, best,
                                                    run_guard, train_config.num_steps, log,
-                                                   best_from))
+                                                   best_from, at_start))
     return phase_callbacks
 
 
