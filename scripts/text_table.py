@@ -17,12 +17,12 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
 
-from zoo_table import ROOT, machine, update_readme
+from audio_table import spread
+from zoo_table import ROOT, evaluate, machine, update_readme
 
 from tfgan_zoo import files
 
@@ -40,12 +40,6 @@ def run_train(workdir, preset, seed, *flags):
                     f"--preset={preset}", f"--workdir={workdir}",
                     f"--config.train.seed={seed}", *flags], check=True)
     return time.perf_counter() - started
-
-
-def evaluate(workdir, checkpoint):
-    from tfgan_zoo.evaluation import report  # after the training subprocesses: TF loads once
-
-    return report.evaluate_run(workdir, checkpoint, log=lambda _: None)
 
 
 def stage(workdir, name, compute):
@@ -78,16 +72,9 @@ def measured(name, seed, workdir):
             "mle": mle, "best": best, "last": last}
 
 
-def spread(values, fmt="{:.3f}"):
-    """'mean (min-max)' of a list, or the one value."""
-    if len(values) == 1:
-        return fmt.format(values[0])
-    return (f"{fmt.format(statistics.mean(values))} ({fmt.format(min(values))}-"
-            f"{fmt.format(max(values))})")
-
-
 def cells(runs, which, metrics):
-    return " / ".join(spread([r[which]["results"][m] for r in runs]) for m in metrics)
+    return " / ".join(spread([r[which]["results"][m] for r in runs], "{:.3f}")
+                      for m in metrics)
 
 
 def table(results, host):

@@ -64,6 +64,18 @@ def write_bytes(path, data):
         f.write(data)
 
 
+def write_numbered(directory, blobs, prefix, extension):
+    """Writes each file's bytes as <directory>/<prefix>_<i>.<extension> (numbers zero-padded so
+    that they sort); returns the paths."""
+    os.makedirs(directory, exist_ok=True)
+    width = len(str(max(len(blobs) - 1, 0)))
+    paths = [os.path.join(directory, f"{prefix}_{i:0{width}d}.{extension}")
+             for i in range(len(blobs))]
+    for path, blob in zip(paths, blobs, strict=True):
+        write_bytes(path, blob)
+    return paths
+
+
 def write_json(path, value):
     write_text(path, json.dumps(value, indent=2))
 

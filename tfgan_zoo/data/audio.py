@@ -86,28 +86,20 @@ def load(
     resolution 0, channels 1 and sample_rate = data_config.sample_rate. Raises ZooError for
     bad arguments or a dataset that cannot be read.
     """
-    if not _is_count(batch_size):
+    if not pipeline.is_count(batch_size):
         raise ZooError(f"batch_size must be at least 1, got {batch_size}; pass a positive one")
-    if not _is_count(slice_length):
+    if not pipeline.is_count(slice_length):
         raise ZooError(
             f"slice_length must be a positive number of samples, got {slice_length!r}; "
             "pass e.g. 16384 (about 1 s at 16 kHz)"
         )
-    shuffle_buffer = data_config.get("shuffle_buffer", 10_000)
-    if shuffle and shuffle_buffer < 1:
-        raise ZooError(
-            f"shuffle_buffer must be at least 1, got {shuffle_buffer}; set it to e.g. 10000"
-        )
+    shuffle_buffer = pipeline.checked_shuffle_buffer(data_config, shuffle)
     random_crop = data_config.get("random_crop", False)
     if not isinstance(random_crop, bool):
         raise ZooError(f"random_crop must be True or False, got {random_crop!r}; fix the config")
     clips = _open(data_config, split)
     spec = clips.spec
-    if not repeat and drop_remainder and batch_size > spec.num_examples:
-        raise ZooError(
-            f"batch_size {batch_size} is larger than the {spec.num_examples} examples of split "
-            f"'{split}' of {spec.name}, so no full batch exists; pass a smaller batch size"
-        )
+    pipeline.check_full_batch(spec, batch_size, split, repeat, drop_remainder)
 
     def fit(clip: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         return _fit(clip, int(slice_length), random_crop), label
@@ -160,7 +152,7 @@ def _open(data_config, split: str) -> _Clips:
             "remove channels from the data config"
         )
     sample_rate = data_config.get("sample_rate", DEFAULT_SAMPLE_RATE)
-    if not _is_count(sample_rate):
+    if not pipeline.is_count(sample_rate):
         raise ZooError(
             f"sample_rate must be a positive number of samples per second, got "
             f"{sample_rate!r}; set data.sample_rate to the model's rate, e.g. 16000"
@@ -170,7 +162,7 @@ def _open(data_config, split: str) -> _Clips:
     if dataset.startswith(folder.PREFIX):
         return _open_folder(dataset[len(folder.PREFIX):], split, sample_rate)
     return _open_tfds(
-        _tfds_name(dataset, data_config.get("builder_config")),
+        tfds_source.name_with_config(dataset, data_config.get("builder_config")),
         split,
         sample_rate,
         data_dir=data_config.get("data_dir"),
@@ -179,19 +171,6 @@ def _open(data_config, split: str) -> _Clips:
 
 
 # --- TFDS ----------------------------------------------------------------------------------
-
-
-def _tfds_name(dataset: str, builder_config: str | None) -> str:
-    """The dataset name with the builder config in it: "spoken_digits_espeak/small"."""
-    if not builder_config:
-        return dataset
-    base, colon, version = dataset.partition(":")
-    if "/" in base:
-        raise ZooError(
-            f"dataset '{dataset}' names a builder config and builder_config is "
-            f"'{builder_config}' as well; give the config in one place"
-        )
-    return f"{base}/{builder_config}{colon}{version}"
 
 
 def _open_tfds(
@@ -329,10 +308,6 @@ def _first_part(root: str, path: str) -> str:
 
 # --- shared --------------------------------------------------------------------------------
 
-
-def _is_count(value) -> bool:
-    """Whether `value` is a positive integer (bools are not)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 def _spec(name, split, num_classes, class_names, num_examples, sample_rate) -> DatasetSpec:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import tensorflow as tf
 
 from tfgan_zoo.data import folder, tfds_source
@@ -54,18 +55,10 @@ def load(
             f"resolution must be at least {MIN_RESOLUTION}, got {resolution}; "
             f"pass a resolution of {MIN_RESOLUTION} or more (e.g. 28, 32 or 64)"
         )
-    shuffle_buffer = data_config.get("shuffle_buffer", 10_000)
-    if shuffle and shuffle_buffer < 1:
-        raise ZooError(
-            f"shuffle_buffer must be at least 1, got {shuffle_buffer}; set it to e.g. 10000"
-        )
+    shuffle_buffer = checked_shuffle_buffer(data_config, shuffle)
     source = _open(data_config, split)
     spec = dataclasses.replace(source.spec, resolution=resolution)
-    if not repeat and drop_remainder and batch_size > spec.num_examples:
-        raise ZooError(
-            f"batch_size {batch_size} is larger than the {spec.num_examples} examples of split "
-            f"'{split}' of {spec.name}, so no full batch exists; pass a smaller batch size"
-        )
+    check_full_batch(spec, batch_size, split, repeat, drop_remainder)
 
     def to_stored(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         image = _resize(_convert_channels(image, spec.channels), resolution)
@@ -76,6 +69,30 @@ def load(
         ds = ds.cache()
     return batched(ds, batch_size, shuffle and shuffle_buffer, repeat, drop_remainder,
                    _to_model_input, Order(seed, skip, spec.num_examples)), spec
+
+
+def is_count(value) -> bool:
+    """Whether `value` is a positive integer (bools are not)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
+def checked_shuffle_buffer(data_config, shuffle: bool) -> int:
+    """config.data.shuffle_buffer (default 10,000); a ZooError if shuffling with less than 1."""
+    shuffle_buffer = data_config.get("shuffle_buffer", 10_000)
+    if shuffle and shuffle_buffer < 1:
+        raise ZooError(
+            f"shuffle_buffer must be at least 1, got {shuffle_buffer}; set it to e.g. 10000"
+        )
+    return shuffle_buffer
+
+
+def check_full_batch(spec, batch_size, split, repeat, drop_remainder) -> None:
+    """A ZooError where a single pass that drops partial batches would yield none."""
+    if not repeat and drop_remainder and batch_size > spec.num_examples:
+        raise ZooError(
+            f"batch_size {batch_size} is larger than the {spec.num_examples} examples of split "
+            f"'{split}' of {spec.name}, so no full batch exists; pass a smaller batch size"
+        )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -55,7 +55,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from absl import logging
 
-from tfgan_zoo.data import audio, oracle, pipeline, tfds_source
+from tfgan_zoo.data import oracle, pipeline, tfds_source
 from tfgan_zoo.data.spec import DatasetSpec
 from tfgan_zoo.data.tokens import (  # noqa: F401  (re-exported: text.decode, text.EOS, ...)
     DEFAULT_MAX_VOCABULARY,
@@ -129,20 +129,12 @@ def load(
     from example `skip` on (see `pipeline.batched`); without it, `shuffle` gives each pass a
     new order. Raises ZooError for bad arguments or a dataset that cannot be read.
     """
-    if not _is_count(batch_size):
+    if not pipeline.is_count(batch_size):
         raise ZooError(f"batch_size must be at least 1, got {batch_size}; pass a positive one")
-    shuffle_buffer = data_config.get("shuffle_buffer", 10_000)
-    if shuffle and shuffle_buffer < 1:
-        raise ZooError(
-            f"shuffle_buffer must be at least 1, got {shuffle_buffer}; set it to e.g. 10000"
-        )
+    shuffle_buffer = pipeline.checked_shuffle_buffer(data_config, shuffle)
     texts = _open(data_config, split)
     spec = texts.spec
-    if not repeat and drop_remainder and batch_size > spec.num_examples:
-        raise ZooError(
-            f"batch_size {batch_size} is larger than the {spec.num_examples} examples of split "
-            f"'{split}' of {spec.name}, so no full batch exists; pass a smaller batch size"
-        )
+    pipeline.check_full_batch(spec, batch_size, split, repeat, drop_remainder)
     ds = texts.read(shuffle and not repeat)
     if data_config.get("cache", False):
         ds = ds.cache()
@@ -176,7 +168,7 @@ def _open(data_config, split: str) -> _Texts:
             raise ZooError(f"the embedded corpus {CORPUS_PATH} is missing from this install of "
                            "tfgan_zoo; reinstall it (setup.py's package_data ships corpora/)")
         return _open_lines(dataset, _LineFile.of(path), split, _options(data_config))
-    name = audio._tfds_name(dataset, data_config.get("builder_config"))
+    name = tfds_source.name_with_config(dataset, data_config.get("builder_config"))
     data_dir = data_config.get("data_dir")
     if name.partition(":")[0].partition("/")[0] == oracle.NAME:
         return _open_oracle(name, split, data_config.get("max_length"), data_dir)
@@ -203,7 +195,7 @@ def _open(data_config, split: str) -> _Texts:
 def _options(data_config) -> _Options:
     """The encoding options of real text, checked."""
     max_length = data_config.get("max_length", DEFAULT_MAX_LENGTH)
-    if not _is_count(max_length):
+    if not pipeline.is_count(max_length):
         raise ZooError(f"max_length must be a positive number of tokens, got {max_length!r}; "
                        f"set data.max_length, e.g. to {DEFAULT_MAX_LENGTH}")
     tokenizer = data_config.get("tokenizer", "word")
@@ -214,7 +206,7 @@ def _options(data_config) -> _Options:
     if not isinstance(lowercase, bool):
         raise ZooError(f"lowercase must be True or False, got {lowercase!r}; fix the config")
     max_vocabulary = data_config.get("max_vocabulary", DEFAULT_MAX_VOCABULARY)
-    if max_vocabulary is not None and not (_is_count(max_vocabulary)
+    if max_vocabulary is not None and not (pipeline.is_count(max_vocabulary)
                                            and max_vocabulary > len(SPECIALS)):
         raise ZooError(f"max_vocabulary must be more than {len(SPECIALS)} (it counts {EOS} and "
                        f"{UNK}) or None, got {max_vocabulary!r}; set it to e.g. 5000")
@@ -386,10 +378,6 @@ def _encoded(source, split: str, options: _Options) -> np.ndarray:
 
 # --- shared ----------------------------------------------------------------------------------
 
-
-def _is_count(value) -> bool:
-    """Whether `value` is a positive integer (bools are not)."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 def _spec(name, split, num_examples, vocabulary, sequence_length, tokenizer) -> DatasetSpec:

@@ -164,3 +164,16 @@ def _image_and_label(example: dict, labeled: bool) -> tuple[tf.Tensor, tf.Tensor
 def _first_line(error: BaseException) -> str:
     lines = str(error).strip().splitlines()
     return lines[0] if lines else type(error).__name__
+
+
+def name_with_config(dataset: str, builder_config: str | None) -> str:
+    """The dataset name with the builder config in it: "spoken_digits_espeak/small"."""
+    if not builder_config:
+        return dataset
+    base, colon, version = dataset.partition(":")
+    if "/" in base:
+        raise ZooError(
+            f"dataset '{dataset}' names a builder config and builder_config is "
+            f"'{builder_config}' as well; give the config in one place"
+        )
+    return f"{base}/{builder_config}{colon}{version}"

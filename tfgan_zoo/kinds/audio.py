@@ -70,14 +70,8 @@ def wav_bytes(clip, sample_rate):
 
 
 def write_wav_files(directory, blobs, prefix):
-    """Writes each WAV file's bytes as <directory>/<prefix>_<i>.wav (numbers zero-padded so
-    that they sort); returns the paths."""
-    os.makedirs(directory, exist_ok=True)
-    width = len(str(max(len(blobs) - 1, 0)))
-    paths = [os.path.join(directory, f"{prefix}_{i:0{width}d}.wav") for i in range(len(blobs))]
-    for path, blob in zip(paths, blobs, strict=True):
-        files.write_bytes(path, blob)
-    return paths
+    """Writes each WAV file's bytes as <directory>/<prefix>_<i>.wav; returns the paths."""
+    return files.write_numbered(directory, blobs, prefix, "wav")
 
 
 class AudioKind(Kind):

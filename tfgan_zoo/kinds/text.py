@@ -200,14 +200,7 @@ class TextKind(Kind):
         return [(_as_str(line) + "\n").encode("utf-8") for line in outputs["text"]]
 
     def save_files(self, outputs, directory, prefix="sample"):
-        os.makedirs(directory, exist_ok=True)
-        blobs = self.encode_files(outputs)
-        width = len(str(max(len(blobs) - 1, 0)))
-        paths = [os.path.join(directory, f"{prefix}_{i:0{width}d}.txt")
-                 for i in range(len(blobs))]
-        for path, blob in zip(paths, blobs, strict=True):
-            files.write_bytes(path, blob)
-        return paths
+        return files.write_numbered(directory, self.encode_files(outputs), prefix, "txt")
 
 
 def _as_str(line):
