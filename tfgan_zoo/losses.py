@@ -208,14 +208,19 @@ def get_loss(name: str) -> GANLoss:
 # --- Penalties ---
 
 
-def _input_gradient(critic: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor) -> tf.Tensor:
-    """d sum(critic(x)) / dx, as float32 of shape [B, N] (all non-batch axes flattened)."""
+def _input_gradient(critic: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor,
+                    loss_scale=1.0) -> tf.Tensor:
+    """d sum(critic(x)) / dx, as float32 of shape [B, N] (all non-batch axes flattened).
+
+    Taken of ``loss_scale`` times the sum and divided by it in float32, so that a critic
+    computing in float16 does not flush small gradients to zero on the way back to x.
+    """
     with tf.GradientTape() as tape:
         tape.watch(x)
-        total = tf.reduce_sum(tf.cast(critic(x), tf.float32))
+        total = tf.reduce_sum(tf.cast(critic(x), tf.float32)) * loss_scale
     # A critic that ignores its input has a zero gradient, not a missing one.
     grad = tape.gradient(total, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-    return tf.reshape(tf.cast(grad, tf.float32), [tf.shape(grad)[0], -1])
+    return tf.reshape(tf.cast(grad, tf.float32) / loss_scale, [tf.shape(grad)[0], -1])
 
 
 def gradient_penalty(
@@ -226,6 +231,7 @@ def gradient_penalty(
     one_sided: bool = False,
     epsilon: float = 1e-10,
     alpha=None,
+    loss_scale=1.0,
 ) -> tf.Tensor:
     """WGAN-GP penalty on points between real and fake examples; a float32 scalar, unweighted.
 
@@ -240,6 +246,11 @@ def gradient_penalty(
         penalty's own gradient NaN.
       alpha: interpolation weights broadcastable to ``real``; by default one draw from U[0, 1]
         per example, shape [B, 1, ..., 1].
+      loss_scale: for a critic computing in float16, the float32 loss scale its optimizer
+        trains at (PyTorch AMP's recipe for penalties): the gradient of the critic is taken of
+        its logits times this and divided by it after, so small gradients survive float16; an
+        overflow makes the penalty Inf, which the loss scale's own overflow handling then
+        lowers. 1 otherwise.
 
     Returns E[(||grad critic(x_hat)|| - 1)^2] with x_hat = real + alpha * (fake - real). The
     caller multiplies it by lambda (10 in the paper).
@@ -254,7 +265,7 @@ def gradient_penalty(
     alpha = tf.cast(alpha, real.dtype)
     x_hat = real + alpha * (fake - real)
 
-    grad = _input_gradient(critic, x_hat)
+    grad = _input_gradient(critic, x_hat, loss_scale)
     norm = tf.sqrt(tf.reduce_sum(tf.square(grad), axis=1) + epsilon)
     excess = norm - 1.0
     if one_sided:
@@ -262,13 +273,14 @@ def gradient_penalty(
     return tf.reduce_mean(tf.square(excess))
 
 
-def r1_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real) -> tf.Tensor:
+def r1_penalty(critic: Callable[[tf.Tensor], tf.Tensor], real, *, loss_scale=1.0) -> tf.Tensor:
     """R1 penalty 0.5 * E[||grad_x critic(x)||^2] on real data; a float32 scalar.
 
-    ``critic`` and ``real`` are as in ``gradient_penalty``. The 0.5 is included, so a caller that
-    adds ``gamma * r1_penalty(...)`` gets Mescheder et al.'s (2018) gamma/2 * E[||grad||^2].
+    ``critic``, ``real`` and ``loss_scale`` are as in ``gradient_penalty``. The 0.5 is included,
+    so a caller that adds ``gamma * r1_penalty(...)`` gets Mescheder et al.'s (2018)
+    gamma/2 * E[||grad||^2].
     """
-    grad = _input_gradient(critic, tf.convert_to_tensor(real))
+    grad = _input_gradient(critic, tf.convert_to_tensor(real), loss_scale)
     return 0.5 * tf.reduce_mean(tf.reduce_sum(tf.square(grad), axis=1))
 
 

@@ -170,10 +170,16 @@ _ADDED_BY_SETTING = {
     "gan/trackers/r1/": ("config.gan.r1_gamma", "its logged mean starts at zero"),
     "gan/ema_generator/": ("config.gan.ema_decay", "the EMA copy starts as the restored "
                                                     "generator"),
+    # A LossScaleOptimizer checkpoints as the optimizer it wraps plus its loss scale, so a
+    # float32 checkpoint lacks only that (and a float16 one read at float32 leaves it unread).
+    # "optimizer" is Keras' own of the GAN model, unused, which Keras wraps at float16 too.
+    **{f"gan/{optimizer}/loss_scale/": ("config.train.precision=mixed_float16",
+                                        "the loss scales start at 32768, as in a new run")
+       for optimizer in ("d_optimizer", "g_optimizer", "pretrain_optimizer", "optimizer")},
 }
 # Counters the zoo added to every run after checkpoints without them were written: they start
 # at zero (tests/fixtures/runs_v1).
-_ADDED_BY_ZOO = ("progress/nonfinite", "progress/first_nonfinite_")
+_ADDED_BY_ZOO = ("progress/nonfinite", "progress/first_nonfinite_", "progress/overflows")
 _VALUE = "/.ATTRIBUTES/VARIABLE_VALUE"  # how a checkpoint names a variable's value
 
 
@@ -206,7 +212,8 @@ def _added_settings(missing, path):
                   for prefix in prefixes)
     if not missing or not explained or partial:
         return ()
-    return tuple(_ADDED_BY_SETTING[prefix] for prefix in sorted(prefixes))
+    # One per setting, where a setting adds several parts.
+    return tuple(dict.fromkeys(_ADDED_BY_SETTING[prefix] for prefix in sorted(prefixes)))
 
 
 def _start_added_parts(gan, added, path):

@@ -112,11 +112,20 @@ class GAN(keras.Model):
         pretrain_optimizer: the generator's optimizer in the pre-training phase (its own, so
         that its moments and learning rate do not carry into the adversarial phase).
 
+        Where the global Keras policy computes in float16 (mixed_float16), each optimizer is
+        wrapped in a dynamic `keras.mixed_precision.LossScaleOptimizer`, and `train_step` also
+        returns each one's loss scale (`d_loss_scale`, `g_loss_scale`, `pretrain_loss_scale`)
+        and the updates skipped because it overflowed (`overflows`).
+
         gp_weight: WGAN-GP penalty weight (lambda); r1_gamma: R1 penalty gamma; weight_clip:
         WGAN weight clipping of the discriminator after each of its updates. 0 turns each off.
         aux_weight: ACGAN only, the weight of the auxiliary classification loss (>= 0).
         """
         super().compile(**kwargs)
+        # Under a float16 policy each optimizer scales its network's loss (see
+        # updates.loss_scaled); the wrapper is what is checkpointed, under the optimizer's name.
+        d_optimizer, g_optimizer, pretrain_optimizer = (
+            updates.loss_scaled(o) for o in (d_optimizer, g_optimizer, pretrain_optimizer))
         self.loss_fn = losses.get_loss(loss)
         if label_smoothing and not self.loss_fn.accepts_label_smoothing:
             raise ValueError(f"label_smoothing does not apply to the {loss!r} loss")
@@ -228,8 +237,11 @@ class GAN(keras.Model):
         if self.ema_generator is not None:
             self._update_ema()
         return {**{name: tracker.result() for name, tracker in self.trackers.items()},
-                **{name: self.progress.scheduled[name].read_value() for name in self.schedules},
-                "skipped_updates": self.progress.nonfinite.read_value()}
+                **updates.read_once({
+                    **{name: self.progress.scheduled[name].read_value
+                       for name in self.schedules},
+                    "skipped_updates": self.progress.nonfinite.read_value,
+                    **self._loss_scales(d=self.d_optimizer, g=self.g_optimizer)})}
 
     def _set_schedules(self):
         """Each scheduled value at the run's current step."""
@@ -267,7 +279,20 @@ class GAN(keras.Model):
             updates.update_in_sync(self.ema_generator.weights, lambda e, w: e.assign(w),
                             _paired_weights(self.ema_generator, self.generator))
         self.pretrain_tracker.update_state(loss)
-        return {"pretrain_loss": self.pretrain_tracker.result()}
+        return {"pretrain_loss": self.pretrain_tracker.result(),
+                **updates.read_once(self._loss_scales(pretrain=self.pretrain_optimizer))}
+
+    def _loss_scales(self, **optimizers):
+        """{<name>_loss_scale: reads its loss scale} for the loss-scaled ones of `optimizers`
+        (by name), and {"overflows": reads the updates their overflows skipped}; {} under
+        other precisions."""
+        scaled = {name: optimizer for name, optimizer in optimizers.items()
+                  if isinstance(optimizer, keras.mixed_precision.LossScaleOptimizer)}
+        if not scaled:
+            return {}
+        return {**{f"{name}_loss_scale": lambda o=optimizer: o.loss_scale
+                   for name, optimizer in scaled.items()},
+                "overflows": self.progress.overflows.read_value}
 
     def _critic(self, x, labels=None):
         """D in training mode -> (logits [B, 1], class logits [B, num_classes] or None)."""
@@ -298,12 +323,14 @@ class GAN(keras.Model):
             loss = self.loss_fn.d_loss(real_logits, fake_logits,
                                        label_smoothing=self.label_smoothing)
             total = loss
+            # The penalties' own gradient of D is taken at the loss scale too (float16).
+            scale = updates.loss_scale(self.d_optimizer)
             if self.gp_weight > 0:
-                gp = losses.gradient_penalty(critic, real, fake)
+                gp = losses.gradient_penalty(critic, real, fake, loss_scale=scale)
                 total += self.gp_weight * gp
                 self.trackers["gp"].update_state(gp)
             if self.r1_gamma > 0:
-                r1 = losses.r1_penalty(critic, real)
+                r1 = losses.r1_penalty(critic, real, loss_scale=scale)
                 total += self.r1_gamma * r1
                 self.trackers["r1"].update_state(r1)
             if self.conditioning == "acgan":
@@ -343,12 +370,14 @@ class GAN(keras.Model):
 
     def _apply(self, tape, loss, network, optimizer, statistics=()):
         """`network`'s update from `tape`, or none if its gradients are not finite (counted in
-        `progress` under the network's name); see `updates.apply_if_finite`."""
+        `progress` under the network's name, or as a loss-scale overflow); see
+        `updates.apply_if_finite`."""
         role = (2 if self.phase == PRETRAIN else 0 if network is self.discriminator else 1)
         update = self.progress.counter(self.phase) + 1
         updates.apply_if_finite(
             tape, loss, network.trainable_variables, optimizer, statistics,
-            on_skip=lambda number: self.progress.record_nonfinite(role, number), update=update)
+            on_skip=lambda number: self.progress.record_nonfinite(role, number), update=update,
+            on_overflow=self.progress.record_overflow)
 
     def _update_ema(self):
         pairs = list(zip(self.ema_generator.weights,

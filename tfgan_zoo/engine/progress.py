@@ -11,6 +11,8 @@
                  on from the value it had.
   nonfinite      updates skipped because their gradients held NaN or Inf, and where the first
                  was (`first_nonfinite()`): what the divergence guard reads.
+  overflows      updates skipped under float16 because the loss scale overflowed (it halves
+                 and training goes on, see tfgan_zoo.engine.updates): normal, not divergence.
 
 A checkpoint holds it beside the GAN (`tf.train.Checkpoint(gan=..., progress=...)`, see
 tfgan_zoo.engine.checkpoints), not inside it, so checkpoints written before it existed still
@@ -45,6 +47,7 @@ class Progress(tf.Module):
         self.nonfinite = _counter("nonfinite")
         self.first_nonfinite_step = _counter("first_nonfinite_step")  # the update's number
         self.first_nonfinite_network = _counter("first_nonfinite_network")  # NETWORKS index
+        self.overflows = _counter("overflows")
 
     def record_nonfinite(self, network, update):
         """Counts a skipped update of NETWORKS[network], number `update` of its phase (int64
@@ -54,6 +57,10 @@ class Progress(tf.Module):
         self.first_nonfinite_network.assign(
             tf.where(first, tf.constant(network, tf.int64), self.first_nonfinite_network))
         self.nonfinite.assign_add(1)
+
+    def record_overflow(self):
+        """Counts an update skipped for a loss-scale overflow."""
+        self.overflows.assign_add(1)
 
     def first_nonfinite(self):
         """(update number, network name) of the first non-finite update, or None."""

@@ -145,9 +145,7 @@ def build_discriminator(cfg, spec):
     for i in range(downs):
         conv = keras.layers.Conv2D(cfg.base_channels * 2 ** i, cfg.kernel_size, strides=2,
                                    padding="same", name=f"down{i}")
-        if cfg.d_norm == "spectral":
-            conv = keras.layers.SpectralNormalization(conv, name=f"down{i}_sn")
-        x = conv(x)
+        x = _spectral(cfg, conv)(x)
         norm = _norm(cfg.d_norm, f"down{i}_norm") if i > 0 else None
         x = norm(x) if norm else x
         x = keras.layers.LeakyReLU(0.2)(x)
@@ -176,4 +174,9 @@ def _spectral(cfg, layer):
     """`layer`, wrapped in spectral normalisation when D's norm is spectral."""
     if cfg.d_norm != "spectral":
         return layer
-    return keras.layers.SpectralNormalization(layer, name=f"{layer.name}_sn")
+    # The wrapper writes W / sigma back into the kernel and keeps its power-iteration vector:
+    # in float32, or under a mixed policy every training call would round the float32 kernel
+    # to float16/bfloat16 (losing the optimizer's small steps) and the vector would be saved
+    # in a dtype a float32 rebuild (export, evaluate) cannot restore. `layer` still computes
+    # in the policy's dtype.
+    return keras.layers.SpectralNormalization(layer, name=f"{layer.name}_sn", dtype="float32")
