@@ -5,7 +5,7 @@ import json
 import pytest
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo.engine import training
+from tfgan_zoo.engine import cluster, training
 from tfgan_zoo.errors import ZooError
 
 
@@ -41,8 +41,10 @@ def test_unknown_preset_lists_the_valid_ones():
     ("gan.loss", "magic", "config.gan.loss: Unknown GAN loss 'magic'; valid names are"),
     ("gan.gp_weight", -1.0, "gp_weight must be >= 0"),
     ("optimizer.d.learning_rate", 0.0, "learning_rate must be > 0"),
-    ("train.precision", "float8", "valid: float32, mixed_bfloat16"),
-    ("train.distribute", "tpu", "valid: none, mirrored"),
+    ("train.precision", "float8", "valid: float32, mixed_bfloat16, mixed_float16"),
+    ("train.distribute", "horovod", "valid: none, mirrored, multi_worker_mirrored, tpu"),
+    ("train.distribute", "parameter_server",
+     "not offered: its workers update the shared weights asynchronously"),
     ("model.resolution", 30, "resolution=30 cannot be built"),
 ])
 def test_bad_values_are_refused_with_what_to_do(path, value, message):
@@ -82,7 +84,7 @@ def test_each_replica_gets_an_equal_share_of_every_discriminator_batch(batch_siz
 
 def test_a_batch_that_does_not_split_over_replicas_is_refused_before_training(
         tmp_path, digits_data_dir, two_cpu_strategy, monkeypatch):
-    monkeypatch.setattr(training, "make_strategy", lambda name: two_cpu_strategy)
+    monkeypatch.setattr(cluster, "make", lambda name: cluster.Cluster(two_cpu_strategy))
     config = config_lib.load("dcgan", "tiny")
     config.data.data_dir = digits_data_dir
     config.train.distribute, config.train.batch_size, config.gan.d_steps = "mirrored", 3, 2

@@ -11,8 +11,10 @@ from ml_collections import config_dict
 from tfgan_zoo import configs as _configs_package
 from tfgan_zoo.errors import ZooError
 
-PRECISIONS = ("float32", "mixed_bfloat16")
-STRATEGIES = ("none", "mirrored")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+# tf.distribute strategies; "mirrored" is every local GPU (or every logical CPU device),
+# "multi_worker_mirrored" reads the cluster from TF_CONFIG, "tpu" from config.train.tpu.
+STRATEGIES = ("none", "mirrored", "multi_worker_mirrored", "tpu")
 # "none": a kind scored without a feature extractor (text: NLL_oracle, BLEU).
 EXTRACTORS = ("classifier", "inception", "none")
 
@@ -107,6 +109,12 @@ def validate(config):
            f"config.eval.extractor={evaluation.extractor!r}; valid: {', '.join(EXTRACTORS)}")
     _check(train.precision in PRECISIONS,
            f"config.train.precision={train.precision!r}; valid: {', '.join(PRECISIONS)}")
+    _check(train.distribute != "parameter_server",
+           "config.train.distribute='parameter_server' is not offered: its workers update the "
+           "shared weights asynchronously, each at its own pace, so one worker's generator "
+           "update lands between another's discriminator updates and a step is no longer "
+           "d_steps critic updates and then one generator update on the same weights; use "
+           "multi_worker_mirrored (synchronous) instead")
     _check(train.distribute in STRATEGIES,
            f"config.train.distribute={train.distribute!r}; valid: {', '.join(STRATEGIES)}")
 

@@ -48,6 +48,12 @@ def _run(argv):
         print(f"Resume with the same command; it continues from {w.checkpoints}: "
               f"python -m tfgan_zoo.train {shlex.join(sys.argv[1:])}", file=sys.stderr)
         sys.exit(128 + int(getattr(signal, result.stopped_by)))
+    if result.worker:
+        print(f"\n{result.worker}: weights fingerprint {result.fingerprint} (equal on every "
+              "worker when their replicas stayed in sync)")
+    if not result.is_chief:
+        print(f"Done: step {result.end_step} in {result.seconds:.0f} s; the chief wrote the run.")
+        return
     print(f"\nDone: step {result.end_step} in {result.seconds:.0f} s. Wrote to {w.path}:\n"
           f"  samples      {result.latest_sample} (and one per sample_every steps beside it)\n"
           f"  checkpoints  {w.checkpoints}\n"

@@ -32,11 +32,17 @@ class BestCheckpoint:
     is better. `best.json` names its checkpoint, and they move together: the new checkpoint is
     written beside the old one, then `best.json` is replaced in one rename, and only then is
     the old one deleted. A crash at any point leaves `best.json` naming a whole checkpoint.
+
+    `write_every_offer`: write the checkpoint at every offer, then keep it only if it is the
+    best; for multi-worker runs, where saving is a collective step every worker must take
+    whatever its own verdict.
     """
 
-    def __init__(self, checkpoint, directory, primary="fid", direction=LOWER):
+    def __init__(self, checkpoint, directory, primary="fid", direction=LOWER,
+                 write_every_offer=False):
         self.checkpoint, self.directory = checkpoint, directory
         self.primary, self.direction = primary, direction
+        self.write_every_offer = write_every_offer
         self.record_path = os.path.join(directory, BEST_RECORD)
         self.record = None
         if os.path.exists(self.record_path):  # a resumed run continues the comparison
@@ -46,16 +52,29 @@ class BestCheckpoint:
     def offer(self, step, results):
         """Saves the checkpoint if `results[primary]` beats the best so far."""
         value = results[self.primary]
+        name = f"ckpt-{step}"
+        path = os.path.join(self.directory, name)
+        if self.write_every_offer:
+            self.checkpoint.write(path)
         if self.record is not None and not kinds.better(
                 self.direction, value, self.record["results"][self.primary]):
+            if self.write_every_offer and self.record.get("checkpoint") != name:
+                _delete_checkpoint(self.directory, name)
             return False
-        name = f"ckpt-{step}"
-        self.checkpoint.write(os.path.join(self.directory, name))
+        if not self.write_every_offer:
+            self.checkpoint.write(path)
         self.record = {"step": step, "primary": self.primary, "results": results,
                        "checkpoint": name}
         files.write_json(self.record_path, self.record)
         _delete_checkpoints(self.directory, keep=name)
         return True
+
+
+def _delete_checkpoint(directory, name):
+    """Removes checkpoint `name`'s files (.index, .data-*) from `directory`."""
+    for entry in os.listdir(directory):
+        if entry.split(".", 1)[0] == name:
+            os.remove(os.path.join(directory, entry))
 
 
 def _delete_checkpoints(directory, keep):

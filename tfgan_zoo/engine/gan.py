@@ -1,9 +1,9 @@
 """The adversarial training engine: a Keras model that owns a generator and a discriminator.
 
 `GAN.fit(dataset)` runs the alternating updates in `train_step`: `d_steps` discriminator
-updates, each on its own slice of the real batch, then one generator update, then the EMA of
-the generator's weights. Because it is an ordinary `keras.Model` trained through `fit()`,
-Keras callbacks and `tf.distribute` strategies work unchanged.
+updates, each on its own slice of the real batch (rows k, k + d_steps, ...), then one generator
+update, then the EMA of the generator's weights. Because it is an ordinary `keras.Model`
+trained through `fit()`, Keras callbacks and `tf.distribute` strategies work unchanged.
 
 Nothing here depends on the kind of sample. A batch is {feature: real samples, "label": class
 ids}; `discriminator_input` turns real samples into what D takes (text: token ids -> one-hot);
@@ -224,9 +224,9 @@ class GAN(keras.Model):
         if self.phase == PRETRAIN:
             return self._pretrain_step(real, labels)
         self._set_schedules()
-        real_slices = tf.split(self.discriminator_input(real), self.d_steps)
+        real_slices = interleaved_split(self.discriminator_input(real), self.d_steps)
         if self.conditional:
-            label_slices = tf.split(labels, self.d_steps)
+            label_slices = interleaved_split(labels, self.d_steps)
         else:
             label_slices = [None] * self.d_steps
         for real_slice, label_slice in zip(real_slices, label_slices, strict=True):
@@ -394,6 +394,18 @@ class GAN(keras.Model):
         others = [(e, w) for e, w in pairs if not w.trainable]
         updates.update_in_sync([e for e, _ in others], lambda e, w: e.assign(w),
                                [w for _, w in others])
+
+
+def interleaved_split(x, parts):
+    """`x`'s rows in `parts` slices, slice k holding rows k, k + parts, k + 2 parts, ...
+
+    A distribution strategy hands each replica a block of the global batch; interleaved
+    slices of the blocks together make the same slices as of the whole batch, so the
+    discriminator's d_steps updates see the same examples on any number of replicas.
+    """
+    inner = [tf.shape(x)[i] if size is None else size for i, size in enumerate(x.shape)][1:]
+    grouped = tf.reshape(x, [-1, parts, *inner])
+    return tf.unstack(grouped, num=parts, axis=1)
 
 
 def _paired_weights(ema_generator, generator):

@@ -6,6 +6,9 @@ run has up to two phases, each resumable: pre-training of the generator alone
 adversarial phase (`config.train.num_steps` updates).
 """
 import dataclasses
+import hashlib
+import shutil
+import tempfile
 import time
 
 import tensorflow as tf
@@ -14,7 +17,7 @@ from absl import logging
 
 from tfgan_zoo import config as config_lib
 from tfgan_zoo import losses, models, pruning
-from tfgan_zoo.engine import callbacks, checkpoints, guard
+from tfgan_zoo.engine import callbacks, checkpoints, cluster, guard
 from tfgan_zoo.engine.gan import GAN
 from tfgan_zoo.engine.progress import ADVERSARIAL, PRETRAIN, Progress
 from tfgan_zoo.engine.workdir import Workdir
@@ -34,12 +37,9 @@ class RunResult:
     latest_sample: str = ""
     pruning: dict | None = None
     stopped_by: str = ""  # the signal that stopped the run early ("SIGTERM"), if one did
-
-
-def make_strategy(name):
-    if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    return tf.distribute.get_strategy()
+    worker: str = ""  # "worker 1 of 2" in a multi-worker run (see tfgan_zoo.engine.cluster)
+    is_chief: bool = True  # whether this process wrote `workdir`
+    fingerprint: str = ""  # multi-worker runs: a hash of the generator's weights at the end
 
 
 def make_optimizer(opt_config):
@@ -158,26 +158,45 @@ def _train(config, workdir_path, log, init_weights):
     validate(config)
     workdir = Workdir(workdir_path)
     workdir.check(config)
-    kind = models.kind_of_config(config)
     tf.keras.utils.set_random_seed(config.train.seed)
     if config.train.precision != "float32":
         keras.mixed_precision.set_global_policy(config.train.precision)
-    strategy = make_strategy(config.train.distribute)
-    config_lib.validate_replicas(config, strategy.num_replicas_in_sync)
+    place = cluster.make(config.train.distribute)
+    config_lib.validate_replicas(config, place.strategy.num_replicas_in_sync)
+    if place.is_chief:
+        return _train_as(place, workdir, workdir, config, log, init_weights)
+    # Another worker of a multi-worker run: it restores from the chief's run directory and
+    # writes what it must (checkpoints, in lockstep with the chief's) into scratch space.
+    scratch = Workdir(tempfile.mkdtemp(prefix="tfgan_zoo_worker_"))
+    try:
+        return _train_as(place, workdir, scratch, config, log, init_weights)
+    finally:
+        shutil.rmtree(scratch.path, ignore_errors=True)
+
+
+def _train_as(place, workdir, own, config, log, init_weights):
+    """Trains the run in `workdir`, writing into `own` (the run directory itself, except on a
+    multi-worker run's other workers)."""
+    kind = models.kind_of_config(config)
     train_config = config.train
     samples_per_step = train_config.batch_size * config.gan.d_steps
     _, spec = kind.load(config, samples_per_step)  # checks the data before anything is built
 
-    with strategy.scope():
+    with place.strategy.scope():
         gan = build_gan(config, spec, init_weights)
         checkpoint = checkpoints.make(gan)
-    manager = tf.train.CheckpointManager(checkpoint, workdir.checkpoints,
+    manager = tf.train.CheckpointManager(checkpoint, own.checkpoints,
                                          max_to_keep=train_config.keep_checkpoints)
-    if checkpoints.restore_latest(checkpoint, manager, log):
+    if own is not workdir:
+        restore_from = tf.train.CheckpointManager(checkpoint, workdir.checkpoints, max_to_keep=1)
+    else:
+        restore_from = manager
+    if checkpoints.restore_latest(checkpoint, restore_from, log):
         _set_learning_rates(gan, config)
     start_step = int(gan.progress.step.numpy())
     result = RunResult(workdir, start_step, start_step, 0.0, spec,
-                       latest_sample=kind.latest_sample(workdir.samples))
+                       latest_sample=kind.latest_sample(own.samples), worker=place.worker,
+                       is_chief=place.is_chief)
     pretrain_left = pretrain_steps(config) - int(gan.progress.pretrain_step.numpy())
     if pretrain_left > 0 and start_step > 0:
         raise ZooError(f"{workdir.path} is at adversarial step {start_step}, after "
@@ -195,12 +214,14 @@ def _train(config, workdir_path, log, init_weights):
         # Before anything is written. Data without labels or a test split gets the evaluation
         # it allows, or none (scorer None), and the log says which.
         scorer = scoring.for_training(config, log)
-    workdir.create(config)
-    workdir.write_dataset(spec)
+    own.create(config)
+    own.write_dataset(spec)
     log(f"{'Resuming' if start_step or pretrain_left < pretrain_steps(config) else 'Training'} "
         f"{config.model_name} on {spec.name} ({kind.describe_spec(spec)}) from step "
-        f"{start_step} to {train_config.num_steps}; writing to {workdir.path}")
-    writer = tf.summary.create_file_writer(workdir.logs)
+        f"{start_step} to {train_config.num_steps}{_replicas(place, config)}; writing to "
+        f"{workdir.path}"
+        + (f" ({place.worker}; the chief writes the run directory)" if place.worker else ""))
+    writer = tf.summary.create_file_writer(own.logs)
     run_guard = guard.Guard(on_nonfinite(config))
     started = time.perf_counter()
     try:
@@ -210,17 +231,34 @@ def _train(config, workdir_path, log, init_weights):
             gan.set_phase(ADVERSARIAL)
             _fit(gan, _batches(kind, config, samples_per_step, gan), start_step,
                  train_config.num_steps, train_config.log_every,
-                 _adversarial_callbacks(gan, config, spec, kind, workdir, writer, manager,
-                                        checkpoint, run_guard, log, scorer))
+                 _adversarial_callbacks(gan, config, spec, kind, own, writer, manager,
+                                        checkpoint, run_guard, log, scorer, place))
     finally:
         writer.close()
     result.seconds = time.perf_counter() - started
     result.end_step = int(gan.progress.step.numpy())
     _check_stop(run_guard, gan, manager, result, log)
     if config.prune.enabled and not result.stopped_by:
-        result.pruning = _pruning_report(gan, config, spec, workdir, init_weights, log)
+        result.pruning = _pruning_report(gan, config, spec, own, init_weights, log)
+    if place.multi_worker:
+        result.fingerprint = fingerprint(gan.sampler)
     logging.info("trained steps %d-%d in %.1f s", start_step, result.end_step, result.seconds)
     return result
+
+
+def _replicas(place, config):
+    """For the start line: ' on 4 replicas (mirrored)' when the batch is split, else ''."""
+    replicas = place.strategy.num_replicas_in_sync
+    return f" on {replicas} replicas ({config.train.distribute})" if replicas > 1 else ""
+
+
+def fingerprint(network):
+    """A short hash of `network`'s weights: equal on every worker of a multi-worker run whose
+    replicas stayed in sync (reading the weights is a collective step every worker takes)."""
+    digest = hashlib.sha256()
+    for weight in network.get_weights():
+        digest.update(weight.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def on_nonfinite(config):
@@ -230,7 +268,7 @@ def on_nonfinite(config):
 
 
 def _adversarial_callbacks(gan, config, spec, kind, workdir, writer, manager, checkpoint,
-                           run_guard, log, scorer):
+                           run_guard, log, scorer, place):
     train_config = config.train
     samples_per_step = train_config.batch_size * config.gan.d_steps
     start_step = int(gan.progress.step.numpy())
@@ -248,8 +286,11 @@ def _adversarial_callbacks(gan, config, spec, kind, workdir, writer, manager, ch
     ]
     if scorer is not None:
         primary = kind.primary_metric(config)
+        # Saving is collective under multi_worker_mirrored: every worker writes at every
+        # evaluation, and only then keeps or drops what it wrote.
         best = checkpoints.BestCheckpoint(checkpoint, workdir.best_checkpoints, primary,
-                                          kind.metrics[primary])
+                                          kind.metrics[primary],
+                                          write_every_offer=place.multi_worker)
         best_from = config.prune.end_step if config.prune.enabled else 0
         # A run that pre-trained scores its pre-trained generator first, at step 0.
         at_start = start_step == 0 and pretrain_steps(config) > 0
@@ -309,7 +350,12 @@ def _batches(kind, config, batch_size, gan):
     per_update = config.train.batch_size
     done = (int(gan.progress.pretrain_step.numpy()) * per_update
             + int(gan.progress.step.numpy()) * per_update * config.gan.d_steps)
-    return kind.load(config, batch_size, seed=config.train.seed, skip=done)[0]
+    dataset = kind.load(config, batch_size, seed=config.train.seed, skip=done)[0]
+    # Multi-worker runs: each worker takes its share of every global batch (sharding by file
+    # would hand whole TFDS shards to workers and break the order a resumed run relies on).
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
 
 
 def _pretrain(gan, config, writer, manager, run_guard, kind, log):

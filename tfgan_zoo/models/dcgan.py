@@ -79,7 +79,10 @@ def _num_classes(cfg, spec):
 
 def _norm(kind, name):
     if kind == "batch":
-        return keras.layers.BatchNormalization(name=name)
+        # Statistics over the global batch when it is split over replicas, so a step means the
+        # same on any number of devices (and one device keeps the fused kernel).
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return keras.layers.BatchNormalization(synchronized=replicas > 1, name=name)
     if kind == "layer":
         # Over H, W and C: a per-example normalisation, so it keeps WGAN-GP's per-example
         # gradient penalty valid where batch norm would not.
