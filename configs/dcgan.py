@@ -79,8 +79,10 @@ def get_config(preset=None):
             keep_checkpoints=3,
             num_samples=64,  # images in each sample grid
             seed=0,
-            precision="float32",  # or mixed_bfloat16 (fast on CPUs with AMX, and on TPUs/GPUs)
-            distribute="none",  # none | mirrored (all local GPUs, or CPUs for testing)
+            # float32 | mixed_bfloat16 (CPUs with AMX, TPUs, recent GPUs) | mixed_float16 (GPUs)
+            precision="float32",
+            # none | mirrored (local GPUs) | multi_worker_mirrored (TF_CONFIG) | tpu
+            distribute="none",
             on_nonfinite="stop",  # NaN/Inf gradients: stop (last finite checkpoint kept) or skip
         )
     )

@@ -58,6 +58,13 @@ def test_bad_values_are_refused_with_what_to_do(path, value, message):
         training.validate(config)
 
 
+def test_float16_on_a_tpu_is_refused_with_what_to_use():
+    config = config_lib.load("dcgan", "tiny")
+    config.train.distribute, config.train.precision = "tpu", "mixed_float16"
+    with pytest.raises(ZooError, match=r"mixed_float16 is for GPUs.*precision=mixed_bfloat16"):
+        training.validate(config)
+
+
 def test_label_smoothing_with_a_loss_that_cannot_take_it():
     config = config_lib.load("dcgan", "tiny")
     config.gan.loss, config.gan.label_smoothing = "hinge", 0.1

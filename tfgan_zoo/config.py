@@ -117,6 +117,9 @@ def validate(config):
            "multi_worker_mirrored (synchronous) instead")
     _check(train.distribute in STRATEGIES,
            f"config.train.distribute={train.distribute!r}; valid: {', '.join(STRATEGIES)}")
+    _check(not (train.distribute == "tpu" and train.precision == "mixed_float16"),
+           "config.train.precision=mixed_float16 is for GPUs; a TPU computes in bfloat16 and "
+           "needs no loss scaling: use --config.train.precision=mixed_bfloat16")
 
 
 def validate_replicas(config, replicas):
