@@ -17,6 +17,10 @@ import tqdm
 class StepCallback(keras.callbacks.Callback):
     """Calls `on_step(step, logs)` after every generator update with the global step."""
 
+    # Keep Keras from converting the logs to NumPy after every batch (a device sync): the
+    # callbacks that read values call float() on them, which takes tensors too.
+    _supports_tf_logs = True
+
     def __init__(self):
         super().__init__()
         self.step = 0
@@ -36,8 +40,6 @@ class ProgressBar(StepCallback):
     """A tqdm bar over the whole phase: step, losses and real samples per second (`rate_label`,
     e.g. img_s)."""
 
-    # Keep Keras from converting the logs to NumPy after every batch (a device sync).
-    _supports_tf_logs = True
     SHOWN = ("d_loss", "g_loss", "pretrain_loss")
 
     def __init__(self, start_step, num_steps, samples_per_step, rate_label="samples_s",

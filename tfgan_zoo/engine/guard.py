@@ -26,6 +26,8 @@ class Guard(keras.callbacks.Callback):
     ((update number, network name)) if a non-finite update did.
     """
 
+    _supports_tf_logs = True  # it reads no logs: spare Keras converting them every batch
+
     def __init__(self, on_nonfinite="stop"):
         super().__init__()
         if on_nonfinite not in ON_NONFINITE:
