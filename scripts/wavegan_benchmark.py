@@ -5,9 +5,10 @@
 For each config (the paper's d=64 recipe and the CPU demo) it builds the zoo's GAN, trains on
 random clips (the input pipeline is not what is measured), times `--steps` training steps after
 one warm-up step, and counts the step's FLOPs from the layer shapes. The matmul peak is a
-2048x2048 float32 matmul measured in the same process, so the share is a ratio of two figures
-taken on the same (shared, noisy) machine. It prints the figures and the machine, and writes
-them between the wavegan-benchmark markers of README.md.
+2048x2048 float32 matmul measured in the same process (the benchmark's: the fastest of about
+0.5 s of calls), so the share is a ratio of two figures taken on the same (shared, noisy)
+machine. It prints the figures and the machine, and writes them between the wavegan-benchmark
+markers of README.md.
 
 FLOP model of one training step (B clips per critic update, d_steps critic updates): G(B) and
 D(B) are one forward pass of each network on B clips (2 FLOPs per multiply-add of its Dense and
@@ -23,9 +24,10 @@ import tfgan_zoo  # noqa: F401  # isort: skip  (must precede TensorFlow)
 import numpy as np
 import tensorflow as tf
 import tf_keras as keras
-from zoo_table import machine, update_readme
+from zoo_table import update_readme
 
 from tfgan_zoo import config as config_lib
+from tfgan_zoo.benchmarking.machine import machine, matmul_peak
 from tfgan_zoo.data.spec import DatasetSpec
 from tfgan_zoo.engine import training
 
@@ -47,21 +49,6 @@ def forward_flops(model):
         elif isinstance(layer, keras.layers.Dense):
             macs += np.prod(layer.kernel.shape)
     return 2 * int(macs)
-
-
-def matmul_peak(size=2048, repeats=20):
-    a = tf.random.normal([size, size])
-
-    @tf.function
-    def run():
-        return tf.matmul(a, a)
-
-    run().numpy()
-    started = time.perf_counter()
-    for _ in range(repeats):
-        out = run()
-    out.numpy()
-    return 2 * size ** 3 * repeats / (time.perf_counter() - started)
 
 
 def benchmark(name, preset, steps):
@@ -94,9 +81,10 @@ def main():
     parser.add_argument("--presets", default=",".join(PRESETS))
     parser.add_argument("--steps", type=int, default=2)
     args = parser.parse_args()
-    peak = matmul_peak()
-    lines = [f"Measured by `python scripts/wavegan_benchmark.py` on {machine()}, TensorFlow "
-             f"{tf.__version__}: float32, random clips (the input pipeline is not measured), "
+    peak, host = matmul_peak(), machine()
+    lines = [f"Measured by `python scripts/wavegan_benchmark.py` on {host['cores']} cores, "
+             f"{host['cpu']}, Python {host['python']}, TensorFlow {host['tensorflow']}: "
+             "float32, random clips (the input pipeline is not measured), "
              f"{args.steps} steps after a warm-up step. Matmul peak (2048x2048 float32, same "
              f"process): {peak / 1e9:.0f} GFLOP/s. FLOPs counted from the layer shapes (see "
              "the script).", "",
