@@ -2,7 +2,7 @@
 import importlib
 import sys
 
-VERBS = ("train", "evaluate", "prune", "export", "generate")
+VERBS = ("train", "evaluate", "prune", "export", "generate", "benchmark")
 
 
 def main():

@@ -15,6 +15,9 @@ schedule read too.
 Class-conditional GANs (`conditioning` other than "none") train on the batch's labels: real
 examples are judged with their own labels, fakes are drawn for uniformly sampled labels. ACGAN's
 discriminator also classifies, and both networks add `aux_weight` times its cross-entropy.
+
+The module runs to about 450 lines because the train step is one piece: its phases, the critic
+and generator updates, penalties, loss scales and EMA all read the same GAN state.
 """
 import tensorflow as tf
 import tf_keras as keras
