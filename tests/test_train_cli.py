@@ -191,7 +191,7 @@ def run_console_script(*args):
 def test_console_script_lists_its_verbs():
     result = run_console_script("fly")
     assert result.returncode == 2
-    assert "usage: tfgan-zoo {train,evaluate,prune,export,generate}" in result.stderr
+    assert "usage: tfgan-zoo {train,evaluate,prune,export,generate,benchmark}" in result.stderr
 
 
 def test_console_script_runs_a_verb(tmp_path):
