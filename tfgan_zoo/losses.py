@@ -223,6 +223,13 @@ def _input_gradient(critic: Callable[[tf.Tensor], tf.Tensor], x: tf.Tensor,
     return tf.reshape(tf.cast(grad, tf.float32) / loss_scale, [tf.shape(grad)[0], -1])
 
 
+def class_loss(labels, class_logits) -> tf.Tensor:
+    """ACGAN's auxiliary loss: mean sparse softmax cross-entropy of class ids int32 [B] under
+    class logits [B, num_classes], in float32."""
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
+        labels=labels, logits=tf.cast(class_logits, tf.float32)))
+
+
 def gradient_penalty(
     critic: Callable[[tf.Tensor], tf.Tensor],
     real,

@@ -130,8 +130,8 @@ class HandLoop:
             if self.gan.r1_gamma > 0:
                 total += self.gan.r1_gamma * losses.r1_penalty(critic, real, loss_scale=scale)
             if self.conditioning == "acgan":
-                total += self.gan.aux_weight * (_class_loss(real_labels, real_classes)
-                                                + _class_loss(fake_labels, fake_classes))
+                total += self.gan.aux_weight * (losses.class_loss(real_labels, real_classes)
+                                                + losses.class_loss(fake_labels, fake_classes))
             total = self._scaled(total, self.d_optimizer)
         self._apply(tape, total, self.discriminator, self.d_optimizer, statistics_now)
         if self.gan.weight_clip > 0:
@@ -148,7 +148,7 @@ class HandLoop:
             loss = self.loss.g_loss(real_logits, fake_logits)
             total = loss
             if self.conditioning == "acgan":
-                total += self.gan.aux_weight * _class_loss(fake_labels, fake_classes)
+                total += self.gan.aux_weight * losses.class_loss(fake_labels, fake_classes)
             total = self._scaled(total, self.g_optimizer)
         self._apply(tape, total, self.generator, self.g_optimizer, statistics_now)
         return loss
@@ -188,9 +188,3 @@ def _optimizer(section, network):
     optimizer = training.make_optimizer(section)
     optimizer.build(network.trainable_variables)
     return updates.loss_scaled(optimizer)
-
-
-def _class_loss(labels, class_logits):
-    """ACGAN's auxiliary loss: mean sparse softmax cross-entropy in float32."""
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=labels, logits=tf.cast(class_logits, tf.float32)))

@@ -337,8 +337,8 @@ class GAN(keras.Model):
                 total += self.r1_gamma * r1
                 self.trackers["r1"].update_state(r1)
             if self.conditioning == "acgan":
-                aux = (_class_loss(real_labels, real_class_logits)
-                       + _class_loss(fake_labels, fake_class_logits))
+                aux = (losses.class_loss(real_labels, real_class_logits)
+                       + losses.class_loss(fake_labels, fake_class_logits))
                 total += self.aux_weight * aux
             total = updates.per_replica(total)
         self._apply(tape, total, self.discriminator, self.d_optimizer, statistics)
@@ -363,7 +363,7 @@ class GAN(keras.Model):
             loss = self.loss_fn.g_loss(real_logits, fake_logits)
             total = loss
             if self.conditioning == "acgan":
-                aux = _class_loss(fake_labels, fake_class_logits)
+                aux = losses.class_loss(fake_labels, fake_class_logits)
                 total += self.aux_weight * aux
             scaled = updates.per_replica(total)
         self._apply(tape, scaled, self.generator, self.g_optimizer, statistics)
@@ -439,12 +439,6 @@ def _only_feature(batch):
         raise ValueError(f"a batch holds samples under one key besides 'label'; this one has "
                          f"{keys}: pass GAN(feature=...)")
     return keys[0]
-
-
-def _class_loss(labels, class_logits):
-    """ACGAN's auxiliary loss: mean sparse softmax cross-entropy, float32."""
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=labels, logits=tf.cast(class_logits, tf.float32)))
 
 
 def _check_arity(network, role, conditioning, kind, expected):
