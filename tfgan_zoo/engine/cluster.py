@@ -50,15 +50,16 @@ def _local_devices():
 
 
 def _multi_worker():
-    task_type, task_id, workers = _task_from_tf_config()
+    task_type, task_id, cluster = _task_from_tf_config()
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     is_chief = task_type == "chief" or (task_type == "worker" and task_id == 0 and not
-                                        _has_chief())
+                                        cluster.get("chief"))
+    workers = len(cluster.get("chief", [])) + len(cluster.get("worker", []))
     return Cluster(strategy, is_chief, f"{task_type} {task_id} of {workers}")
 
 
 def _task_from_tf_config():
-    """(task type, index, number of workers) from TF_CONFIG; ZooError says what is missing."""
+    """(task type, index, the cluster dict) from TF_CONFIG; ZooError says what is missing."""
     example = ('TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
                '"task": {"type": "worker", "index": 0}}\'')
     text = os.environ.get("TF_CONFIG", "")
@@ -77,12 +78,7 @@ def _task_from_tf_config():
     if not 0 <= task_id < len(members):
         raise ZooError(f"TF_CONFIG's task is {task_type} {task_id}, but its cluster lists "
                        f"{len(members)} {task_type} address(es); the index counts from 0")
-    workers = len(cluster.get("chief", [])) + len(cluster.get("worker", []))
-    return task_type, task_id, workers
-
-
-def _has_chief():
-    return bool(json.loads(os.environ["TF_CONFIG"])["cluster"].get("chief"))
+    return task_type, task_id, cluster
 
 
 def _tpu_strategy():
