@@ -8,6 +8,8 @@ tf.config.set_logical_device_configuration(
     _cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
 
 
+import socket  # noqa: E402
+
 import pytest  # noqa: E402
 
 
@@ -33,3 +35,17 @@ def two_cpu_strategy():
     """
     tf.distribute.MirroredStrategy._collective_key_base += 100_000
     return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
+@pytest.fixture
+def free_ports():
+    """free_ports(n): n TCP ports on localhost that nothing listens on now."""
+    def take(count):
+        sockets = [socket.socket() for _ in range(count)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        ports = [s.getsockname()[1] for s in sockets]
+        for s in sockets:
+            s.close()
+        return ports
+    return take

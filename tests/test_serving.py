@@ -8,7 +8,6 @@ import tfgan_zoo  # noqa: F401  # isort: skip  (must precede TensorFlow)
 
 import io
 import shutil
-import socket
 import subprocess
 import time
 
@@ -211,19 +210,9 @@ def test_bad_input_raises_zoo_error_with_the_servers_reason(endpoints, transport
             client.status()
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @pytest.mark.parametrize("transport", TRANSPORTS)
-def test_no_server_says_how_to_start_one(transport):
-    port, = _free_ports(1)
+def test_no_server_says_how_to_start_one(transport, free_ports):
+    port, = free_ports(1)
     client = (serving.RestClient(f"http://127.0.0.1:{port}", model="dcgan") if transport == "rest"
               else serving.GrpcClient(f"127.0.0.1:{port}", model="dcgan", timeout=5))
     with client, pytest.raises(ZooError, match=f"no TF Serving server answered at .*{port}") as e:
@@ -259,8 +248,8 @@ def test_rest_endpoint_answers_bad_requests_as_tf_serving(endpoints, latent_dim)
 @pytest.mark.skipif(not shutil.which("tensorflow_model_server"),
                     reason="tensorflow_model_server is not on PATH (no package of it installs "
                            "here; see shared/STACK.md)")
-def test_real_tensorflow_model_server(export_base, direct, latent_dim, tmp_path):
-    grpc_port, rest_port = _free_ports(2)
+def test_real_tensorflow_model_server(export_base, direct, latent_dim, tmp_path, free_ports):
+    grpc_port, rest_port = free_ports(2)
     with open(tmp_path / "server.log", "wb") as log:
         server = subprocess.Popen(
             ["tensorflow_model_server", f"--port={grpc_port}", f"--rest_api_port={rest_port}",

@@ -4,7 +4,6 @@ two logical CPUs of tests/conftest.py, and one step on two replicas against one 
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 
@@ -26,26 +25,16 @@ def fresh_collective_keys():
     tf.distribute.MirroredStrategy._collective_key_base += 100_000
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("localhost", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _train_command(workdir, data_dir, *flags):
     return [sys.executable, "-m", "tfgan_zoo.train", "--model=dcgan", "--preset=tiny",
             f"--workdir={workdir}", f"--data_dir={data_dir}", *flags]
 
 
-def test_two_workers_train_in_lockstep_and_only_the_chief_writes_the_run(tmp_path,
-                                                                           digits_data_dir):
+def test_two_workers_train_in_lockstep_and_only_the_chief_writes_the_run(
+        tmp_path, digits_data_dir, free_ports):
     workdir, scratch = tmp_path / "run", tmp_path / "worker1_tmp"
     scratch.mkdir()
-    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
+    cluster = {"worker": [f"localhost:{port}" for port in free_ports(2)]}
     command = _train_command(workdir, digits_data_dir,
                              "--config.train.distribute=multi_worker_mirrored",
                              "--config.eval.every=4", "--config.eval.num_samples=160")
