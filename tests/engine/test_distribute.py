@@ -74,7 +74,8 @@ def test_two_workers_train_in_lockstep_and_only_the_chief_writes_the_run(
 
 def test_mirrored_train_runs_end_to_end_with_evaluation_and_pruning(
         tmp_path, digits_data_dir, fresh_collective_keys):
-    config = config_lib.load("dcgan", "tiny")
+    # SNGAN: batch norm in G, spectral norm in D (its u is written from every replica's step).
+    config = config_lib.load("sngan", "tiny")
     config.data.data_dir = digits_data_dir
     config.train.distribute = "mirrored"
     config.eval.every, config.eval.num_samples = 2, 160

@@ -15,10 +15,11 @@ import tf_keras as keras
 from tensorboard.backend.event_processing import event_accumulator
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import losses, models
+from tfgan_zoo import losses, models, spectral_norm
 from tfgan_zoo.engine import checkpoints, guard, runs, training
 from tfgan_zoo.engine.gan import GAN
 from tfgan_zoo.models import dcgan
+from tfgan_zoo.spectral_norm import SpectralNormalization
 
 IMAGE_RECIPES = [name for name in config_lib.available_models()
                  if models.get_family(config_lib.load(name).model_name).KIND == "image"]
@@ -218,18 +219,19 @@ def test_checkpoints_resume_across_float32_and_float16(tmp_path, caplog):
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 def test_spectral_norm_keeps_the_kernels_and_its_vectors_in_float32(policy):
-    """The wrapper writes W / sigma back into the kernel at every training call: at the policy's
-    dtype it would round every kernel to float16/bfloat16, and keep vectors that a float32
-    rebuild (export) cannot restore."""
+    """Spectral norm's estimate and the kernels stay float32 under a mixed policy: tf_keras's
+    wrapper wrote W / sigma into the kernel at the policy's dtype, rounding every kernel to
+    float16/bfloat16, and kept vectors that a float32 rebuild (export) could not restore."""
     keras.mixed_precision.set_global_policy(policy)
     try:
         cfg = config_lib.load("sngan", "tiny").model
         discriminator = dcgan.build_discriminator(cfg, types.SimpleNamespace(channels=1))
     finally:
         keras.mixed_precision.set_global_policy("float32")
+    spectral_norm.power_iteration(discriminator)
     discriminator(tf.random.uniform([2, 28, 28, 1], -1, 1), training=True)
     wrappers = [layer for layer in discriminator.layers
-                if isinstance(layer, keras.layers.SpectralNormalization)]
+                if isinstance(layer, SpectralNormalization)]
     compute = keras.mixed_precision.Policy(policy).compute_dtype
     for wrapper in wrappers:
         assert wrapper.vector_u.dtype == tf.float32

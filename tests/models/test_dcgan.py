@@ -8,6 +8,7 @@ import tf_keras as keras
 from tfgan_zoo import config as config_lib
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.models import dcgan, get_family
+from tfgan_zoo.spectral_norm import SpectralNormalization
 
 
 def model_config(**overrides):
@@ -34,7 +35,7 @@ def test_generator_and_discriminator_shapes(resolution, channels, norm):
 def test_spectral_norm_discriminator_builds():
     cfg = model_config(d_norm="spectral")
     d = dcgan.build_discriminator(cfg, types.SimpleNamespace(channels=1))
-    assert any(isinstance(layer, keras.layers.SpectralNormalization) for layer in d.layers)
+    assert any(isinstance(layer, SpectralNormalization) for layer in d.layers)
     assert d(np.zeros((2, 28, 28, 1), "float32"), training=True).shape == (2, 1)
 
 
@@ -116,7 +117,7 @@ def test_spectral_projection_discriminator_normalises_the_class_embedding_too():
     d = dcgan.build_discriminator(model_config(conditioning="projection", d_norm="spectral"),
                                   LABELED)
     wrapped = [layer.layer for layer in d.layers
-               if isinstance(layer, keras.layers.SpectralNormalization)]
+               if isinstance(layer, SpectralNormalization)]
     assert any(isinstance(layer, keras.layers.Embedding) for layer in wrapped)
 
 

@@ -6,7 +6,7 @@ import tfgan_zoo  # noqa: F401  # isort: skip  (must precede TensorFlow)
 import tensorflow as tf
 import tf_keras as keras
 
-from tfgan_zoo import losses, models
+from tfgan_zoo import losses, models, spectral_norm
 from tfgan_zoo.engine import training, updates
 from tfgan_zoo.engine.gan import interleaved_split
 from tfgan_zoo.models._conditioning import conditioning
@@ -111,6 +111,7 @@ class HandLoop:
 
     def _discriminator_step(self, real, real_labels):
         fake, fake_labels = self._fake(tf.shape(real)[0])
+        spectral_norm.power_iteration(self.discriminator)
         statistics_now = updates.snapshot(self.discriminator) if self.guarded else []
 
         def critic(x):

@@ -22,7 +22,7 @@ and generator updates, penalties, loss scales and EMA all read the same GAN stat
 import tensorflow as tf
 import tf_keras as keras
 
-from tfgan_zoo import latents, losses
+from tfgan_zoo import latents, losses, spectral_norm
 from tfgan_zoo.engine import updates
 from tfgan_zoo.engine.progress import ADVERSARIAL, PHASES, PRETRAIN, Progress
 
@@ -313,6 +313,9 @@ class GAN(keras.Model):
 
     def _discriminator_step(self, real, real_labels):
         fake, fake_labels = self._fake(tf.shape(real)[0])
+        # Spectral norm's sigma estimates move here only, once per update of D (Miyato et al.'s
+        # Algorithm 1), so G's step sees D as it is and leaves it so.
+        spectral_norm.power_iteration(self.discriminator)
         statistics = updates.snapshot(self.discriminator)
 
         # The penalties see D as a function of its input alone. Both take it at real labels: R1

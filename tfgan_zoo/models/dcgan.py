@@ -22,6 +22,7 @@ from tfgan_zoo import latents
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.models import _conditioning as _conditioning_lib
 from tfgan_zoo.models._conditioning import conditioning as _conditioning
+from tfgan_zoo.spectral_norm import SpectralNormalization
 
 # What the error for a conditional config on unlabeled data suggests.
 LABELED = "sklearn_digits, mnist or a folder with one subfolder per class"
@@ -177,9 +178,5 @@ def _spectral(cfg, layer):
     """`layer`, wrapped in spectral normalisation when D's norm is spectral."""
     if cfg.d_norm != "spectral":
         return layer
-    # The wrapper writes W / sigma back into the kernel and keeps its power-iteration vector:
-    # in float32, or under a mixed policy every training call would round the float32 kernel
-    # to float16/bfloat16 (losing the optimizer's small steps) and the vector would be saved
-    # in a dtype a float32 rebuild (export, evaluate) cannot restore. `layer` still computes
-    # in the policy's dtype.
-    return keras.layers.SpectralNormalization(layer, name=f"{layer.name}_sn", dtype="float32")
+    # The wrapper estimates sigma in float32; the wrapped layer computes in the policy's dtype.
+    return SpectralNormalization(layer, name=f"{layer.name}_sn", dtype="float32")

@@ -16,10 +16,10 @@ so every wrapped layer of every network follows the same clock whatever calls it
 
 Which layers are pruned: those with a `kernel` that TF-MOT 0.8.1 can prune (Dense, Conv1D/2D/3D,
 Conv2D/3DTranspose, LSTM/GRU/SimpleRNN, MultiHeadAttention), Conv1DTranspose (turned into
-`PrunableConv1DTranspose`), Dense and convolutions inside `SpectralNormalization` (turned into
-`PrunableSpectralNormalization`), and any layer that implements `get_prunable_weights()`. A
-layer called at several places of its network (an unrolled recurrence) gets
-`PruneSharedLowMagnitude`, which builds its mask update once per traced pass.
+`PrunableConv1DTranspose`), Dense and convolutions inside the zoo's `SpectralNormalization`
+(turned into `PrunableSpectralNormalization`), and any layer that implements
+`get_prunable_weights()`. A layer called at several places of its network (an unrolled
+recurrence) gets `PruneSharedLowMagnitude`, which builds its mask update once per traced pass.
 Embeddings, normalisation layers and layers TF-MOT cannot prune are kept as they are;
 `skipped_layers` says which held weights, and why they were left dense.
 """

@@ -18,6 +18,7 @@ from tensorflow_model_optimization.python.core.sparsity.keras import (
 
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.pruning.schedule import GeneratorUpdateSchedule, validate
+from tfgan_zoo.spectral_norm import SpectralNormalization
 
 _PruneLowMagnitude = pruning_wrapper.PruneLowMagnitude
 _registry = prune_registry.PruneRegistry
@@ -40,12 +41,11 @@ class PrunableConv1DTranspose(keras.layers.Conv1DTranspose, tfmot.sparsity.keras
 
 
 @keras.utils.register_keras_serializable(package="tfgan_zoo")
-class PrunableSpectralNormalization(keras.layers.SpectralNormalization,
-                                    tfmot.sparsity.keras.PrunableLayer):
-    """SpectralNormalization whose inner layer's kernel TF-MOT may prune.
+class PrunableSpectralNormalization(SpectralNormalization, tfmot.sparsity.keras.PrunableLayer):
+    """The zoo's SpectralNormalization whose inner layer's kernel TF-MOT may prune.
 
-    Spectral normalisation writes kernel / sigma back into the kernel variable at each training
-    call; dividing by a scalar keeps zeros zero, so the mask survives it. `wrap()` turns plain
+    TF-MOT masks the kernel variable before each call; the layer then computes with
+    kernel / sigma, and dividing by a scalar keeps zeros zero. `wrap()` turns plain
     SpectralNormalization layers around a layer with a kernel into this one, `strip()` back.
     """
 
@@ -95,7 +95,7 @@ class PruneSharedLowMagnitude(_PruneLowMagnitude):
 # Plain class -> its prunable subclass, which strip() maps back.
 _PRUNABLE_FORMS = {
     keras.layers.Conv1DTranspose: PrunableConv1DTranspose,
-    keras.layers.SpectralNormalization: PrunableSpectralNormalization,
+    SpectralNormalization: PrunableSpectralNormalization,
 }
 _PLAIN_FORMS = {v: k for k, v in _PRUNABLE_FORMS.items()}
 
@@ -126,7 +126,7 @@ def skip_reason(layer):
     if isinstance(layer, tfmot.sparsity.keras.PrunableLayer) or hasattr(
             layer, "get_prunable_weights"):
         return None
-    if type(layer) is keras.layers.SpectralNormalization:
+    if type(layer) is SpectralNormalization:
         if hasattr(layer.layer, "kernel"):
             return None
         return (f"spectral normalisation around {type(layer.layer).__name__}, which has no "

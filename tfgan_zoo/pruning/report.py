@@ -18,6 +18,7 @@ from tfgan_zoo.pruning.layers import (
     strip,
     wrappers,
 )
+from tfgan_zoo.spectral_norm import SpectralNormalization
 
 
 def _kernels_by_layer(model):
@@ -38,7 +39,7 @@ def _kernels_by_layer(model):
 
 def _unwrapped_prunable_weights(layer):
     """What a wrapper would prune in `layer`, without modifying it."""
-    if isinstance(layer, keras.layers.SpectralNormalization):
+    if isinstance(layer, SpectralNormalization):
         return [layer.layer.kernel]
     if hasattr(layer, "get_prunable_weights"):
         return layer.get_prunable_weights()
