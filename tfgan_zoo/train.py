@@ -1,7 +1,7 @@
 """Train a GAN from the zoo.
 
   python -m tfgan_zoo.train --model=dcgan [--preset=tiny] [--workdir=runs/dcgan]
-      [--dataset=sklearn_digits|mnist|spoken_digits_espeak|folder:/path] [--data_dir=DIR]
+      [--dataset=sklearn_digits|mnist_5k|mnist|spoken_digits_espeak|folder:/path] [--data_dir=DIR]
       [--config.train.batch_size=128 ...]
 
 --model picks configs/<model>.py; --config.SECTION.KEY=VALUE overrides any value of it.

