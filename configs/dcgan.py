@@ -56,6 +56,9 @@ def get_config(preset=None):
             weight_clip=0.0,  # WGAN weight clipping; 0 turns it off
             ema_decay=0.999,  # EMA of G's weights for samples and export; 0 turns it off
             aux_weight=1.0,  # ACGAN (conditioning=acgan): weight of the auxiliary class loss
+            # D's inputs, real and generated, augmented differentiably (tfgan_zoo/augment.py):
+            # "" (off) or a list such as "translation,cutout"
+            augment="",
         )
     )
 

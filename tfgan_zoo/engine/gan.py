@@ -60,12 +60,15 @@ class GAN(keras.Model):
         `progress.scheduled[name]`, set at the start of every adversarial step.
       progress: the run's `Progress` (counters and scheduled values); a new one if None.
         Create both in the distribution strategy's scope.
+      augment: fn(samples) -> samples applied to everything D sees in training, real and
+        generated, with its `tf.random.Generator` as `augment.rng` (`tfgan_zoo.augment`);
+        None for no augmentation.
     """
 
     def __init__(self, generator, discriminator, *, latent_dim, latent_distribution="normal",
                  d_steps=1, ema_decay=0.0, seed=0, num_classes=0, conditioning="none",
                  feature=None, discriminator_input=None, pretrain_loss=None, schedules=None,
-                 progress=None, **kwargs):
+                 progress=None, augment=None, **kwargs):
         super().__init__(**kwargs)
         if conditioning not in CONDITIONINGS:
             raise ValueError(f"conditioning={conditioning!r}; valid: {', '.join(CONDITIONINGS)}")
@@ -101,6 +104,9 @@ class GAN(keras.Model):
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_generator.trainable = False
         self.latent_rng = tf.random.Generator.from_seed(seed)
+        self.augment = augment
+        if augment is not None:
+            self.augment_rng = augment.rng  # tracked: a resumed run continues its draws
         # Scheduled values start at their step's value (a restored checkpoint then brings back
         # its own), so a generator sampled before the first step sees a real temperature.
         self._set_schedules()
@@ -298,7 +304,11 @@ class GAN(keras.Model):
                 "overflows": self.progress.overflows.read_value}
 
     def _critic(self, x, labels=None):
-        """D in training mode -> (logits [B, 1], class logits [B, num_classes] or None)."""
+        """D in training mode -> (logits [B, 1], class logits [B, num_classes] or None), on
+        `x` augmented first when the GAN has an augmentation (every sample D is trained on or
+        judges for G, real or generated)."""
+        if self.augment is not None:
+            x = self.augment(x)
         if self.conditioning in ("concat", "projection"):
             return self.discriminator([x, labels], training=True), None
         if self.conditioning == "acgan":

@@ -15,8 +15,8 @@ import tensorflow as tf
 import tf_keras as keras
 from absl import logging
 
+from tfgan_zoo import augment, losses, models, pruning
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import losses, models, pruning
 from tfgan_zoo.engine import callbacks, checkpoints, cluster, guard
 from tfgan_zoo.engine.gan import GAN
 from tfgan_zoo.engine.progress import ADVERSARIAL, PRETRAIN, Progress
@@ -24,6 +24,9 @@ from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.evaluation import scoring
 from tfgan_zoo.models._conditioning import conditioning
+
+# The augmentation's random stream is seeded apart from the latents' (seed + this).
+AUGMENT_SEED_OFFSET = 7919
 
 
 @dataclasses.dataclass
@@ -95,13 +98,26 @@ def build_gan(config, spec, init_weights=None):
               feature=kind.feature,
               discriminator_input=_optional(family, "discriminator_input", config.model, spec),
               pretrain_loss=_optional(family, "pretrain_loss", config.model, spec),
-              schedules=schedules, progress=progress)
+              schedules=schedules, progress=progress,
+              augment=_augmenter(config, kind))
     gan.compile(d_optimizer, g_optimizer,
                 loss=config.gan.loss, label_smoothing=config.gan.label_smoothing,
                 gp_weight=config.gan.gp_weight, r1_gamma=config.gan.r1_gamma,
                 weight_clip=config.gan.weight_clip, aux_weight=config.gan.aux_weight,
                 pretrain_optimizer=pretrain_optimizer)
     return gan
+
+
+def _augmenter(config, kind):
+    """The run's augmentation of D's inputs (`config.gan.augment`), or None."""
+    policy = config.gan.get("augment", "")  # runs saved before it existed had none
+    if not policy:
+        return None
+    if kind.name != "image":
+        raise ZooError(f"config.gan.augment={policy!r} transforms images; {config.model_name} "
+                       f"generates {kind.name}: set --config.gan.augment=''")
+    # Its own stream, apart from the latents', so turning it on leaves the latents unchanged.
+    return augment.augmenter(policy, seed=config.train.seed + AUGMENT_SEED_OFFSET)
 
 
 def grid_inputs(gan, num_samples, seed):
