@@ -55,7 +55,11 @@ def get_config(preset=None):
             r1_gamma=0.0,  # R1 gamma; 0 turns it off
             weight_clip=0.0,  # WGAN weight clipping; 0 turns it off
             ema_decay=0.999,  # EMA of G's weights for samples and export; 0 turns it off
-            aux_weight=1.0,  # ACGAN (conditioning=acgan): weight of the auxiliary class loss
+            # ACGAN (conditioning=acgan): weight of D's auxiliary class loss; whether D's class
+            # head also learns from generated images; G's weight (None: aux_weight)
+            aux_weight=1.0,
+            aux_fake=True,
+            g_aux_weight=config_dict.placeholder(float),
             # D's inputs, real and generated, augmented differentiably (tfgan_zoo/augment.py):
             # "" (off) or a list such as "translation,cutout"
             augment="",

@@ -9,6 +9,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from tfgan_zoo import config as config_lib
+from tfgan_zoo import losses
 from tfgan_zoo.engine.gan import GAN
 from tfgan_zoo.models import dcgan
 
@@ -89,6 +90,29 @@ def test_aux_weight_weighs_the_auxiliary_loss(aux_weight, head_moves):
     before = [w.numpy().copy() for w in head.weights]
     gan.train_step(image_batch(8))
     assert changed(before, [w.numpy() for w in head.weights]) == head_moves
+
+
+def test_acgan_class_head_can_learn_from_real_images_alone():
+    # aux_fake=False: D's auxiliary loss is the cross-entropy of its class head on the real
+    # batch only (computed before the update, as the step's tracker records it).
+    gan = make_gan("acgan", compile_kwargs=dict(aux_fake=False))
+    batch = image_batch(16)
+    _, class_logits = gan.discriminator(batch["image"], training=True)
+    expected = losses.class_loss(tf.cast(batch["label"], tf.int32), class_logits)
+    logs = gan.train_step(batch)
+    assert float(logs["d_aux"]) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_g_aux_weight_weighs_only_the_generators_auxiliary_loss():
+    def one_step(g_aux_weight):
+        keras.utils.set_random_seed(0)
+        gan = make_gan("acgan", compile_kwargs=dict(g_aux_weight=g_aux_weight))
+        gan.train_step(image_batch(16))
+        return weights_of(gan.generator), weights_of(gan.discriminator)
+
+    (g_off, d_off), (g_on, d_on) = one_step(0.0), one_step(1.0)
+    assert not changed(d_off, d_on)  # D's step comes first and does not read it
+    assert changed(g_off, g_on)
 
 
 def test_negative_aux_weight_is_refused():

@@ -92,6 +92,9 @@ def validate(config):
            f"config.gan.ema_decay must be in [0, 1), got {gan.ema_decay}")
     for key in ("gp_weight", "r1_gamma", "weight_clip", "label_smoothing", "aux_weight"):
         _check(gan[key] >= 0, f"config.gan.{key} must be >= 0, got {gan[key]}")
+    g_aux_weight = gan.get("g_aux_weight")
+    _check(g_aux_weight is None or g_aux_weight >= 0,
+           f"config.gan.g_aux_weight must be >= 0 (or unset: aux_weight), got {g_aux_weight}")
     for net in ("g", "d"):
         opt = config.optimizer[net]
         _check(opt.learning_rate > 0,

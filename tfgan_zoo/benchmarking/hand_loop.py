@@ -131,8 +131,10 @@ class HandLoop:
             if self.gan.r1_gamma > 0:
                 total += self.gan.r1_gamma * losses.r1_penalty(critic, real, loss_scale=scale)
             if self.conditioning == "acgan":
-                total += self.gan.aux_weight * (losses.class_loss(real_labels, real_classes)
-                                                + losses.class_loss(fake_labels, fake_classes))
+                aux = losses.class_loss(real_labels, real_classes)
+                if self.gan.get("aux_fake", True):
+                    aux += losses.class_loss(fake_labels, fake_classes)
+                total += self.gan.aux_weight * aux
             total = self._scaled(total, self.d_optimizer)
         self._apply(tape, total, self.discriminator, self.d_optimizer, statistics_now)
         if self.gan.weight_clip > 0:
@@ -149,7 +151,9 @@ class HandLoop:
             loss = self.loss.g_loss(real_logits, fake_logits)
             total = loss
             if self.conditioning == "acgan":
-                total += self.gan.aux_weight * losses.class_loss(fake_labels, fake_classes)
+                g_weight = self.gan.get("g_aux_weight")
+                g_weight = self.gan.aux_weight if g_weight is None else g_weight
+                total += g_weight * losses.class_loss(fake_labels, fake_classes)
             total = self._scaled(total, self.g_optimizer)
         self._apply(tape, total, self.generator, self.g_optimizer, statistics_now)
         return loss

@@ -115,7 +115,7 @@ class GAN(keras.Model):
 
     def compile(self, d_optimizer, g_optimizer, *, loss="non_saturating", label_smoothing=0.0,
                 gp_weight=0.0, r1_gamma=0.0, weight_clip=0.0, aux_weight=1.0,
-                pretrain_optimizer=None, **kwargs):
+                aux_fake=True, g_aux_weight=None, pretrain_optimizer=None, **kwargs):
         """One optimizer per network; the loss by name (see `losses.LOSSES`).
 
         pretrain_optimizer: the generator's optimizer in the pre-training phase (its own, so
@@ -128,7 +128,9 @@ class GAN(keras.Model):
 
         gp_weight: WGAN-GP penalty weight (lambda); r1_gamma: R1 penalty gamma; weight_clip:
         WGAN weight clipping of the discriminator after each of its updates. 0 turns each off.
-        aux_weight: ACGAN only, the weight of the auxiliary classification loss (>= 0).
+        ACGAN only: aux_weight, the weight of D's auxiliary classification loss (>= 0);
+        aux_fake, whether D's class head also learns from generated images (Odena et al.) or
+        from real ones alone; g_aux_weight, the weight of G's (None: aux_weight).
         """
         super().compile(**kwargs)
         # Under a float16 policy each optimizer scales its network's loss (see
@@ -138,9 +140,11 @@ class GAN(keras.Model):
         self.loss_fn = losses.get_loss(loss)
         if label_smoothing and not self.loss_fn.accepts_label_smoothing:
             raise ValueError(f"label_smoothing does not apply to the {loss!r} loss")
-        if aux_weight < 0:
-            raise ValueError(f"aux_weight must be >= 0, got {aux_weight}")
-        self.aux_weight = aux_weight
+        g_aux_weight = aux_weight if g_aux_weight is None else g_aux_weight
+        if min(aux_weight, g_aux_weight) < 0:
+            raise ValueError(f"aux_weight and g_aux_weight must be >= 0, got {aux_weight}, "
+                             f"{g_aux_weight}")
+        self.aux_weight, self.aux_fake, self.g_aux_weight = aux_weight, aux_fake, g_aux_weight
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.label_smoothing = label_smoothing
@@ -350,8 +354,9 @@ class GAN(keras.Model):
                 total += self.r1_gamma * r1
                 self.trackers["r1"].update_state(r1)
             if self.conditioning == "acgan":
-                aux = (losses.class_loss(real_labels, real_class_logits)
-                       + losses.class_loss(fake_labels, fake_class_logits))
+                aux = losses.class_loss(real_labels, real_class_logits)
+                if self.aux_fake:
+                    aux += losses.class_loss(fake_labels, fake_class_logits)
                 total += self.aux_weight * aux
             total = updates.per_replica(total)
         self._apply(tape, total, self.discriminator, self.d_optimizer, statistics)
@@ -377,7 +382,7 @@ class GAN(keras.Model):
             total = loss
             if self.conditioning == "acgan":
                 aux = losses.class_loss(fake_labels, fake_class_logits)
-                total += self.aux_weight * aux
+                total += self.g_aux_weight * aux
             scaled = updates.per_replica(total)
         self._apply(tape, scaled, self.generator, self.g_optimizer, statistics)
         self.trackers["g_loss"].update_state(loss)

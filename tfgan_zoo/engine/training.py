@@ -104,6 +104,8 @@ def build_gan(config, spec, init_weights=None):
                 loss=config.gan.loss, label_smoothing=config.gan.label_smoothing,
                 gp_weight=config.gan.gp_weight, r1_gamma=config.gan.r1_gamma,
                 weight_clip=config.gan.weight_clip, aux_weight=config.gan.aux_weight,
+                aux_fake=config.gan.get("aux_fake", True),
+                g_aux_weight=config.gan.get("g_aux_weight", None),
                 pretrain_optimizer=pretrain_optimizer)
     return gan
 
