@@ -1,10 +1,13 @@
 """Evaluation during training (best checkpoint) and `python -m tfgan_zoo.evaluate` end to end."""
 import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
+import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
 
 from tfgan_zoo import config as config_lib
 from tfgan_zoo.engine import training
@@ -12,8 +15,8 @@ from tfgan_zoo.errors import ZooError
 from tfgan_zoo.evaluation import report, scoring
 
 
-def tiny_config(data_dir, **eval_overrides):
-    config = config_lib.load("dcgan", "tiny")
+def tiny_config(data_dir, model="dcgan", **eval_overrides):
+    config = config_lib.load(model, "tiny")
     config.data.data_dir = data_dir
     config.eval.update(dict(every=2, num_samples=200), **eval_overrides)
     return config
@@ -23,6 +26,13 @@ def tiny_config(data_dir, **eval_overrides):
 def evaluated_run(tmp_path_factory, digits_data_dir):
     workdir = str(tmp_path_factory.mktemp("eval") / "run")
     training.train(tiny_config(digits_data_dir), workdir, log=lambda _: None)
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def conditional_run(tmp_path_factory, digits_data_dir):
+    workdir = str(tmp_path_factory.mktemp("eval") / "cgan")
+    training.train(tiny_config(digits_data_dir, "cgan"), workdir, log=lambda _: None)
     return workdir
 
 
@@ -57,11 +67,68 @@ def test_evaluate_writes_the_table_and_json(evaluated_run, digits_data_dir):
     assert "ckpt-4 (step 4), 200 samples vs 360 test images" in result.stdout
     assert "classifier:sklearn_digits@28x28x1 (test accuracy" in result.stdout
     assert "FID (lower is better)" in result.stdout and "real floor" in result.stdout
+    # The class histogram is reported for every model, beside the real data's.
+    assert re.search(r"class entropy \(1: even\) +\d\.\d{4} +\d\.\d{4}", result.stdout)
+    assert re.search(r"class coverage +\d\.\d{4} +\d\.\d{4}", result.stdout)
+    assert "per class" not in result.stdout and "recall of the worst class" not in result.stdout
     report = json.load(open(os.path.join(evaluated_run, "eval", "ckpt-4.json")))
     assert report["step"] == 4 and report["num_generated"] == 200
     # Real training images against the test split score far better than a 4-step generator.
     assert report["floor"]["fid"] < report["results"]["fid"]
     assert report["floor"]["classifier_score"] > report["results"]["classifier_score"]
+    assert not [key for key in (*report["results"], *report["floor"]) if "/" in key]
+
+
+def test_evaluate_prints_a_conditional_models_figures_per_class(conditional_run):
+    result = run_evaluate(f"--workdir={conditional_run}", "--checkpoint=latest",
+                          "--num_samples=200")
+    assert result.returncode == 0, result.stderr
+    report = json.load(open(os.path.join(conditional_run, "eval", "ckpt-4.json")))
+    results, floor = report["results"], report["floor"]
+    for c in range(10):
+        # 200 samples asked for the 10 digits in turn; sklearn_digits' test split has 36 of
+        # each but 35 of 2 and 8 and 37 of 3 and 5.
+        assert results[f"num_asked/{c}"] == 20 and 35 <= results[f"num_real/{c}"] <= 37
+        for key in (f"class_accuracy/{c}", f"precision/{c}", f"recall/{c}"):
+            assert 0.0 <= results[key] <= 1.0
+        assert f"precision/{c}" in floor and f"class_accuracy/{c}" not in floor
+    worst = min(range(10), key=lambda c: results[f"recall/{c}"])
+    assert results["recall_worst_class"] == results[f"recall/{worst}"]
+    # Real training digits cover each test class better than a 4-step generator.
+    assert floor["recall_worst_class"] > results["recall_worst_class"]
+
+    table = result.stdout.split("per class asked for")[1].splitlines()[2:12]
+    assert [int(line.split()[0]) for line in table] == list(range(10))
+    row = table[worst].split()
+    assert row[1:3] == ["20", str(results[f"num_real/{worst}"])]
+    assert [float(x) for x in row[3:8]] == pytest.approx(
+        [results[f"class_accuracy/{worst}"], results[f"precision/{worst}"],
+         floor[f"precision/{worst}"], results[f"recall/{worst}"], floor[f"recall/{worst}"]],
+        abs=5e-4)
+    assert table[worst].endswith("<- worst recall")
+    assert sum("<- worst recall" in line for line in table) == 1
+    assert re.search(r"recall of the worst class +\d\.\d{4} +\d\.\d{4}", result.stdout)
+
+
+def test_a_conditional_run_logs_its_figures_per_class_to_tensorboard(conditional_run):
+    acc = event_accumulator.EventAccumulator(os.path.join(conditional_run, "logs"),
+                                             size_guidance={"tensors": 0})
+    acc.Reload()
+    tags = set(acc.Tags()["tensors"])
+    for c in range(10):
+        assert {f"eval_per_class/{name}/{c}" for name in
+                ("precision", "recall", "class_accuracy")} <= tags
+    assert not [tag for tag in tags if "num_asked" in tag or "num_real/" in tag]
+    assert {"eval/recall_worst_class", "eval/class_entropy", "eval/class_coverage"} <= tags
+
+    def last(tag):
+        return float(tf.make_ndarray(acc.Tensors(tag)[-1].tensor_proto))
+
+    recalls = [last(f"eval_per_class/recall/{c}") for c in range(10)]
+    assert last("eval/recall_worst_class") == pytest.approx(min(recalls))
+    record = json.load(open(os.path.join(conditional_run, "checkpoints", "best", "best.json")))
+    # The best checkpoint is still chosen by FID alone.
+    assert record["primary"] == "fid" and "recall/0" in record["results"]
 
 
 def test_evaluating_a_run_without_checkpoints(tmp_path):

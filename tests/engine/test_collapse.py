@@ -52,7 +52,10 @@ def test_a_collapsed_run_is_warned_of_and_logs_both_measures(tmp_path, digits_da
     monkeypatch.setattr(training, "build_gan", build_collapsed)
     # What a collapsed generator's evaluation reports; no classifier is trained for it.
     monkeypatch.setattr(scoring, "for_training", lambda config, log: lambda gan: {
-        "fid": 100.0, "kid": 1.0, "class_entropy": 0.1, "class_coverage": 0.1})
+        "fid": 100.0, "kid": 1.0, "class_entropy": 0.1, "class_coverage": 0.1,
+        # A conditional model's per-class figures (scoring.per_class_scores): class 3 collapsed.
+        "num_asked/3": 20, "num_real/3": 36, "class_accuracy/3": 0.9, "precision/3": 0.8,
+        "recall/3": 0.05, "recall_worst_class": 0.05})
     lines = []
     training.train(config, str(tmp_path / "run"), log=lines.append)
     text = "\n".join(lines)
@@ -62,7 +65,13 @@ def test_a_collapsed_run_is_warned_of_and_logs_both_measures(tmp_path, digits_da
     acc = event_accumulator.EventAccumulator(str(tmp_path / "run" / "logs"),
                                              size_guidance={"tensors": 0})
     acc.Reload()
-    assert {"samples/diversity", "eval/class_entropy", "eval/class_coverage"} <= set(
-        acc.Tags()["tensors"])
+    tags = set(acc.Tags()["tensors"])
+    assert {"samples/diversity", "eval/class_entropy", "eval/class_coverage"} <= tags
+    # Per-class figures in their own section of TensorBoard, their constant counts left out.
+    assert {tag for tag in tags if "/3" in tag} == {
+        "eval_per_class/class_accuracy/3", "eval_per_class/precision/3",
+        "eval_per_class/recall/3"}
+    worst = tf.make_ndarray(acc.Tensors("eval/recall_worst_class")[-1].tensor_proto)
+    assert float(worst) == np.float32(0.05)
     diversity = tf.make_ndarray(acc.Tensors("samples/diversity")[-1].tensor_proto)
     assert float(diversity) < callbacks.COLLAPSED_DIVERSITY

@@ -173,3 +173,65 @@ def test_a_bfloat16_run_evaluates_with_a_float32_extractor(tmp_path, digits_data
     training.train(config, str(tmp_path / "run"), log=lambda _: None)
     record = json.load(open(tmp_path / "run" / "checkpoints" / "best" / "best.json"))
     assert 1.0 <= record["results"]["classifier_score"] <= 10.0
+
+
+def features(rows, classes, asked, batches=3, seed=0):
+    """Synthetic `scoring.Features` of `rows` [N, D], fed in `batches`, with `classes` [N] as
+    the classes asked for (a conditional generator) or, `asked` False, as the data's labels;
+    the classifier hears every row as its class. classes None: an unconditional generator."""
+    out = scoring.Features.empty(rows.shape[1], seed=seed)
+    probs = np.eye(4)[np.zeros(len(rows), int) if classes is None else classes]
+    for part in np.array_split(np.arange(len(rows)), batches):
+        labels = None if classes is None else classes[part]
+        out.add(rows[part], probs[part], **{("asked" if asked else "labels"): labels})
+    return out
+
+
+def four_classes(per_class, seed, collapsed=None):
+    """Rows [4 * per_class, 4] around four far-apart centres, one per class, and the classes;
+    the rows of class `collapsed` all at its centre."""
+    classes = np.repeat(np.arange(4), per_class)
+    rows = 100.0 * np.eye(4)[classes] + np.random.default_rng(seed).normal(size=(len(classes), 4))
+    if collapsed is not None:
+        rows[classes == collapsed] = 100.0 * np.eye(4)[collapsed]
+    return rows, classes
+
+
+def test_a_conditional_score_has_per_class_figures_and_an_unconditional_one_none():
+    real = features(*four_classes(36, seed=1), asked=False)
+    rows, classes = four_classes(144, seed=2, collapsed=3)
+    conditional = scoring.score(real, features(rows, classes, asked=True))
+    for c in range(4):
+        assert conditional[f"num_asked/{c}"] == 144 and conditional[f"num_real/{c}"] == 36
+        assert conditional[f"class_accuracy/{c}"] == 1.0
+    assert min(conditional["precision/0"], conditional["recall/0"]) > 0.8
+    assert conditional["recall/3"] < 0.05  # the collapsed class...
+    assert conditional["recall_worst_class"] == conditional["recall/3"]  # ...is the worst
+    assert conditional["recall"] > 0.6  # while the global recall still looks fair
+
+    unconditional = scoring.score(real, features(rows, None, asked=True))
+    assert "recall_worst_class" not in unconditional and "class_accuracy" not in unconditional
+    assert not [key for key in unconditional if "/" in key]
+    assert {"class_entropy", "class_coverage"} <= set(unconditional)  # for every model
+
+
+def test_the_floor_scores_real_rows_per_class_by_their_labels():
+    real = features(*four_classes(36, seed=3), asked=False)
+    train = features(*four_classes(144, seed=4), asked=False)
+    assert not [key for key in scoring.score(real, train) if "/" in key]
+    floor = scoring.score(real, train, per_class=True)
+    assert min(floor[f"recall/{c}"] for c in range(4)) > 0.8
+    assert floor["recall_worst_class"] == min(floor[f"recall/{c}"] for c in range(4))
+    # Real samples are asked for nothing, so heard-as-asked has no floor.
+    assert "class_accuracy" not in floor and "class_accuracy/0" not in floor
+
+
+def test_kept_rows_keep_their_classes_when_the_reservoir_drops_rows(monkeypatch):
+    monkeypatch.setattr(scoring, "MAX_KEPT", 50)
+    rows, classes = four_classes(100, seed=5)
+    kept = features(rows, classes, asked=True, batches=7, seed=6)
+    assert len(kept.rows) == 50 and kept.count == 400
+    # Each row's class is the one of the centre it lies near.
+    np.testing.assert_array_equal(kept.row_classes, np.argmax(kept.rows, axis=1))
+    assert len(set(kept.row_classes)) > 1
+    np.testing.assert_array_equal(kept.class_counts(), [100] * 4)  # all rows, not the kept

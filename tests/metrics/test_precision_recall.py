@@ -78,3 +78,46 @@ def test_k_changes_the_radius():
 def test_rejects_too_few_rows():
     with pytest.raises(ValueError, match="more than 3 fake rows; got 3"):
         metrics.precision_recall(np.zeros((10, 2)), np.ones((3, 2)))
+
+
+# Per class: classes 0-2 are modes 0-2 of CENTRES; mode 3 is real data of no class asked for.
+def labelled_clusters(modes, per_mode, seed):
+    """Rows of `clusters(modes, ...)` and their classes, the i-th mode's rows of class i."""
+    return clusters(modes, per_mode, seed), np.repeat(np.arange(len(modes)), per_mode)
+
+
+def test_per_class_sees_a_collapsed_class_that_the_global_recall_averages_away():
+    real, real_classes = labelled_clusters(range(3), per_mode=40, seed=8)
+    fake, fake_classes = labelled_clusters(range(3), per_mode=150, seed=9)
+    fake[fake_classes == 2] = CENTRES[2]  # every sample asked for class 2 is one point
+    figures = metrics.precision_recall_per_class(real, real_classes, fake, fake_classes)
+    assert sorted(figures) == [0, 1, 2]
+    for c in (0, 1):
+        assert min(figures[c]) > 0.8, figures
+    precision, recall = figures[2]
+    assert precision == 1.0  # the point is a realistic 2...
+    assert recall < 0.05  # ...but covers (almost) none of the real 2s
+    # Globally, two thirds of the real data is still covered.
+    assert metrics.precision_recall(real, fake)[1] > 0.55
+
+
+def test_per_class_sees_a_class_drawn_as_another_that_the_global_precision_misses():
+    real, real_classes = labelled_clusters(range(4), per_mode=40, seed=10)
+    fake, fake_classes = labelled_clusters([0, 3, 2], per_mode=150, seed=11)  # asked 1, drew 3
+    figures = metrics.precision_recall_per_class(real, real_classes, fake, fake_classes)
+    assert sorted(figures) == [0, 1, 2]  # class 3 was never asked for
+    assert figures[1] == (0.0, 0.0)  # no sample asked for 1 looks like a real 1
+    assert min(figures[0]) > 0.8 and min(figures[2]) > 0.8, figures
+    assert metrics.precision_recall(real, fake)[0] > 0.8  # every sample is realistic
+
+
+def test_per_class_matches_the_global_figures_on_one_class_and_leaves_out_tiny_ones():
+    rng = np.random.default_rng(12)
+    real, fake = rng.normal(size=(60, 3)), 0.5 + rng.normal(size=(80, 3))
+    # Class 1 has 3 real rows, too few for the 3rd-neighbour ball: it has no figures.
+    real_classes = np.r_[np.zeros(57, int), np.ones(3, int)]
+    fake_classes = np.r_[np.zeros(70, int), np.ones(10, int)]
+    figures = metrics.precision_recall_per_class(real, real_classes, fake, fake_classes)
+    assert figures == {0: metrics.precision_recall(real[:57], fake[:70])}
+    with pytest.raises(ValueError, match="fake_classes must be 80 integer class ids"):
+        metrics.precision_recall_per_class(real, real_classes, fake, fake_classes[:-1])

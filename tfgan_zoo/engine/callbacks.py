@@ -122,9 +122,23 @@ class PeriodicCallback(StepCallback):
 
 # Below these, a run is warned that its generator may have collapsed (see `Kind.diversity`
 # and metrics.class_histogram); both are in TensorBoard, as samples/diversity and
-# eval/class_entropy.
+# eval/class_entropy (eval/class_coverage beside it; for a conditional model also
+# eval/recall_worst_class and the eval_per_class/ figures).
 COLLAPSED_DIVERSITY = 0.05
 COLLAPSED_CLASS_ENTROPY = 0.5
+
+
+def eval_tag(name):
+    """The TensorBoard tag of evaluation result `name`, or None for one not written.
+
+    Per-class figures (`recall/3`, see tfgan_zoo.evaluation.scoring.per_class_scores) go to
+    their own section, `eval_per_class/recall/3`: TensorBoard groups cards by a tag's first
+    component, so the ten-odd cards per figure stay out of the way of the `eval/` ones, and as
+    scalars (not a text table) they plot how each class moves over training, which is where a
+    class collapsing shows. The per-class sample counts are constants and not written."""
+    if "/" not in name:
+        return f"eval/{name}"
+    return None if name.startswith("num_") else f"eval_per_class/{name}"
 
 
 class SampleWriter(PeriodicCallback):
@@ -230,7 +244,9 @@ class Evaluator(StepCallback):
         results = self.scorer(self.model)
         with self.writer.as_default(step=step):
             for name, value in results.items():
-                tf.summary.scalar(f"eval/{name}", value)
+                tag = eval_tag(name)
+                if tag is not None:
+                    tf.summary.scalar(tag, value)
         self.writer.flush()
         entropy = results.get("class_entropy", 1.0)
         if entropy < COLLAPSED_CLASS_ENTROPY:

@@ -25,28 +25,51 @@ MAX_KEPT = 10_000  # rows kept for KID and precision/recall; FID streams over al
 @dataclasses.dataclass
 class Features:
     """Streaming summary of one side: FID moments over all rows, a bounded sample of rows for
-    KID and precision/recall, the class probabilities for the classifier score, and for a
-    conditional generator the classes asked for."""
+    KID and precision/recall (each kept with its class, for the per-class figures), the class
+    probabilities for the classifier score, and each row's class: the data's label for real
+    rows, the class asked for from a conditional generator (`asked` then True)."""
 
     stats: metrics.FeatureStats
-    kept: metrics.FeatureReservoir
+    kept: metrics.FeatureReservoir  # rows [features..., class]: the class column stays aligned
     probs: list
-    asked: list = dataclasses.field(default_factory=list)
+    classes: list = dataclasses.field(default_factory=list)
+    asked: bool = False
 
     @classmethod
     def empty(cls, dim, seed=0):
         return cls(metrics.FeatureStats(dim), metrics.FeatureReservoir(MAX_KEPT, seed), [])
 
-    def add(self, features, probs, asked=None):
+    def add(self, features, probs, asked=None, labels=None):
+        """One batch: features [b, D], probs [b, C], and either the classes `asked` of a
+        conditional generator or the data's `labels`, int [b] (neither: class -1)."""
+        features = np.asarray(features)
+        classes = asked if asked is not None else labels
+        classes = np.full(len(features), -1) if classes is None else np.asarray(classes)
         self.stats.update(features)
-        self.kept.update(features)
+        self.kept.update(np.column_stack([features, classes]))
         self.probs.append(probs)
-        if asked is not None:
-            self.asked.append(np.asarray(asked))
+        self.classes.append(classes)
+        self.asked = self.asked or asked is not None
 
     @property
     def count(self):
         return self.stats.count
+
+    @property
+    def rows(self):
+        """The kept feature rows, float64 [n, D] (n = min(count, MAX_KEPT))."""
+        return self.kept.features[:, :-1]
+
+    @property
+    def row_classes(self):
+        """The class of each kept row, int64 [n]."""
+        return self.kept.features[:, -1].astype(np.int64)
+
+    def class_counts(self, minlength=0):
+        """How many rows (all, not only the kept) each class has, int [max(classes + 1,
+        minlength)]; rows of no class (-1) are not counted."""
+        classes = np.concatenate(self.classes)
+        return np.bincount(classes[classes >= 0], minlength=minlength)
 
 
 def make_extractor(config, name="classifier", weights=None, log=print):
@@ -61,7 +84,7 @@ def real_features(extractor, config, split, batch_size=256):
                          drop_remainder=False)
     out = Features.empty(extractor.feature_dim)
     for batch in ds:
-        out.add(*extractor(batch[kind.feature]))
+        out.add(*extractor(batch[kind.feature]), labels=batch["label"])
     return out, spec
 
 
@@ -79,22 +102,62 @@ def generated_features(gan, extractor, num_samples, batch_size=256, seed=0):
     return out
 
 
-def score(real, fake, splits=10):
+def score(real, fake, splits=10, per_class=None):
     """The metrics of `fake` against `real` as a flat dict of floats; `class_accuracy` (the
     share of samples the extractor's classifier puts in the class they were drawn for) when
-    `fake` comes from a conditional generator."""
+    `fake` comes from a conditional generator, and then also the `per_class_scores`.
+
+    `per_class` (default: whether `fake` is a conditional generator's) adds the per-class
+    precision and recall alone where `fake` is real data with labels (the floor of a
+    conditional model: its labels stand for the classes asked)."""
     fid = metrics.fid_from_stats(real.stats, fake.stats)
-    kid, kid_error = metrics.kernel_inception_distance(real.kept.features, fake.kept.features)
+    real_rows, fake_rows = real.rows, fake.rows
+    kid, kid_error = metrics.kernel_inception_distance(real_rows, fake_rows)
     probs = np.concatenate(fake.probs)
     cs, cs_std = metrics.classifier_score(probs, splits=splits)
-    precision, recall = metrics.precision_recall(real.kept.features, fake.kept.features)
+    precision, recall = metrics.precision_recall(real_rows, fake_rows)
     results = {"fid": fid, "kid": kid, "kid_std_error": kid_error, "classifier_score": cs,
                "classifier_score_std": cs_std, "precision": precision, "recall": recall,
                **metrics.class_histogram(probs),
                "num_real": int(real.count), "num_generated": int(fake.count)}
+    heard = None
     if fake.asked:
-        heard = np.argmax(probs, axis=-1) == np.concatenate(fake.asked)
+        heard = np.argmax(probs, axis=-1) == np.concatenate(fake.classes)
         results["class_accuracy"] = float(np.mean(heard))
+    if per_class is None:
+        per_class = fake.asked
+    if per_class:
+        results.update(per_class_scores(real, fake, heard))
+    return results
+
+
+def per_class_scores(real, fake, heard=None):
+    """Flat per-class figures `<name>/<class>` for every class of `fake` (the classes asked):
+    `precision/c` and `recall/c` of the fake rows of class c against the real rows of class c
+    (on the kept rows, in the global figures' feature space), `num_asked/c` and `num_real/c`
+    (the rows of class c on each side), `class_accuracy/c` where `heard` (bool [N_fake], the
+    classifier agrees with the class asked) is given, and `recall_worst_class`, the least
+    recall of any class: the figure that shows one class collapsing while the others hold up.
+
+    Classes with 3 rows or fewer on a side have no precision/recall (see
+    metrics.precision_recall_per_class for what the counts mean for reliability)."""
+    asked = fake.class_counts()
+    real_counts = real.class_counts(len(asked))
+    classes = np.flatnonzero(asked)
+    results = {}
+    for c in classes:
+        results[f"num_asked/{c}"] = int(asked[c])
+        results[f"num_real/{c}"] = int(real_counts[c])
+    if heard is not None:
+        fake_classes = np.concatenate(fake.classes)
+        for c in classes:
+            results[f"class_accuracy/{c}"] = float(np.mean(heard[fake_classes == c]))
+    figures = metrics.precision_recall_per_class(real.rows, real.row_classes, fake.rows,
+                                                 fake.row_classes)
+    for c, (precision, recall) in figures.items():
+        results[f"precision/{c}"], results[f"recall/{c}"] = precision, recall
+    if figures:
+        results["recall_worst_class"] = min(recall for _, recall in figures.values())
     return results
 
 
@@ -134,9 +197,11 @@ class Scorer:
         return score(self.real, generated_features(gan, self.extractor, self.num_samples))
 
     def floor(self):
-        """Real training samples scored like a generator: the best a model can expect."""
+        """Real training samples scored like a generator: the best a model can expect. For a
+        conditional model, per class too, each training sample standing for its label."""
         train, _ = real_features(self.extractor, self.config, "train")
-        return score(self.real, train)
+        conditional = self.config.model.get("conditioning", "none") != "none"
+        return score(self.real, train, per_class=conditional)
 
 
 def make_scorer(config, split="test", num_samples=0, extractor="classifier", weights=None,

@@ -79,8 +79,11 @@ class AudioKind(Kind):
     feature = audio_data.FEATURE
     unit = "clips"
     rate_label = "clips_s"
+    # Directions of the summary figures only: the per-class ones (`recall/3`, ...) have none,
+    # so that no single class can be made to pick the best checkpoint (`primary` does).
     metrics = {"fid": LOWER, "kid": LOWER, "classifier_score": HIGHER, "precision": HIGHER,
-               "recall": HIGHER, "class_accuracy": HIGHER}
+               "recall": HIGHER, "class_accuracy": HIGHER, "class_entropy": HIGHER,
+               "class_coverage": HIGHER, "recall_worst_class": HIGHER}
     # FID, not the paper's inception score: a generator that says each digit one way only can
     # score a high inception score, and FID sees that missing variety.
     primary = "fid"

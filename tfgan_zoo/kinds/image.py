@@ -114,8 +114,11 @@ class ImageKind(Kind):
     feature = data.FEATURE
     unit = "images"
     rate_label = "img_s"
+    # Directions of the summary figures only: the per-class ones (`recall/3`, ...) have none,
+    # so that no single class can be made to pick the best checkpoint (`primary` does).
     metrics = {"fid": LOWER, "kid": LOWER, "classifier_score": HIGHER, "precision": HIGHER,
-               "recall": HIGHER, "class_accuracy": HIGHER}
+               "recall": HIGHER, "class_accuracy": HIGHER, "class_entropy": HIGHER,
+               "class_coverage": HIGHER, "recall_worst_class": HIGHER}
     primary = "fid"
     serving_outputs = ("images", "images_float")
     float_output = "images_float"

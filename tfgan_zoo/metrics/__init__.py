@@ -14,7 +14,8 @@ image, audio and text models. Everything is NumPy/SciPy and computed in float64.
   classifier's softmax outputs; between 1 and the number of classes.
 - ``precision_recall(real, fake)``: improved precision (how much of the fake data lies on the
   real manifold) and recall (how much of the real manifold the fake data covers), Kynkaanniemi
-  et al. 2019.
+  et al. 2019. ``precision_recall_per_class(real, real_classes, fake, fake_classes)``: the same
+  for each class, fake rows asked for class c against real rows of class c.
 - ``FeatureStats`` (running mean and covariance) and ``FeatureReservoir`` (a bounded uniform
   sample of rows) collect activations batch by batch, for data sets too big to hold at once.
 
@@ -28,7 +29,7 @@ This package imports no TensorFlow (``extractors``, which does, is imported on i
 from tfgan_zoo.metrics.classifier_score import class_histogram, classifier_score
 from tfgan_zoo.metrics.frechet import NotEnoughSamplesError, fid_from_stats, frechet_distance
 from tfgan_zoo.metrics.kid import kernel_inception_distance
-from tfgan_zoo.metrics.precision_recall import precision_recall
+from tfgan_zoo.metrics.precision_recall import precision_recall, precision_recall_per_class
 from tfgan_zoo.metrics.streaming import FeatureReservoir, FeatureStats
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "frechet_distance",
     "kernel_inception_distance",
     "precision_recall",
+    "precision_recall_per_class",
 ]
