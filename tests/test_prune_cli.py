@@ -12,6 +12,8 @@ from tfgan_zoo import config as config_lib
 from tfgan_zoo.engine import runs, training
 from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.evaluation import report as evaluation
+from tfgan_zoo.evaluation import scoring
 from tfgan_zoo.pruning import finetune as pruned_runs
 
 # One recipe per distinct kind of network, so the suite keeps its time budget: dcgan (2-D
@@ -137,3 +139,102 @@ def test_a_run_saved_before_keep_dense_existed_loads_with_every_layer_pruned(sou
     with open(tmp_path / "old" / "config.json", "w") as f:
         json.dump(saved, f)
     assert runs.saved_config(Workdir(str(tmp_path / "old"))).prune.keep_dense == ()
+
+
+# --- The dense baseline: --target_sparsity=0 ---
+
+def kernels(model):
+    return {w.name: w.numpy() for w in model.weights if "kernel" in w.name}
+
+
+def test_dense_baseline_fine_tunes_the_source_weights_unpruned(source_run, tmp_path,
+                                                               monkeypatch):
+    starts = []  # the networks a new run is built with, before its first update
+
+    def recording_build_gan(config, spec, init_weights=None):
+        gan = build_gan(config, spec, init_weights)
+        if init_weights:
+            starts.append(gan.generator.get_weights())
+        return gan
+
+    build_gan = training.build_gan
+    monkeypatch.setattr(training, "build_gan", recording_build_gan)
+    before = snapshot(source_run)
+    report = pruned_runs.prune_run(source_run, str(tmp_path / "dense"), 0, steps=4,
+                                   num_samples=129, log=lambda _: None)
+    assert snapshot(source_run) == before
+    source = runs.load(source_run, "best")
+    assert report["source_checkpoint"] == source.checkpoint
+    # Step 0 of the baseline is the source's selected checkpoint, exactly.
+    (start,) = starts
+    for got, want in zip(start, source.gan.generator.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    # Four Adam updates (learning rate 2e-4) later its kernels moved, but only a little: it
+    # trained from those weights, not from a fresh initialisation.
+    tuned = runs.load(str(tmp_path / "dense"), "best")
+    assert tuned.name == "ckpt-4" and not tuned.config.prune.enabled
+    source_kernels = kernels(source.gan.generator)
+    for name, value in kernels(tuned.gan.generator).items():
+        moved = np.max(np.abs(value - source_kernels[name]))
+        assert 0 < moved < 4 * 2e-4 * 1.5, (name, moved)
+    # Nothing pruned: no kernel of either network, or of the exported sampler, holds a zero.
+    for model in (tuned.gan.generator, tuned.gan.discriminator, tuned.plain_sampler()):
+        for name, value in kernels(model).items():
+            assert np.count_nonzero(value == 0) == 0, name
+    assert set(report["sparsity"]["layers"]) == {"project", "up0", "to_image"}
+    assert all(layer["sparsity"] == 0.0 for layer in report["sparsity"]["layers"].values())
+    assert not (tmp_path / "dense" / "pruning.json").exists()
+    assert not (tmp_path / "dense" / "generator_pruned.keras").exists()
+    # The report reads like a pruned run's: the same figures before and after.
+    assert report["target_sparsity"] == 0 and report["seed"] == source.config.train.seed
+    assert set(report["before"]) == set(report["after"]) >= {"fid", "kid", "classifier_score"}
+    assert report["after_checkpoint"] == tuned.checkpoint
+    saved = json.load(open(tmp_path / "dense" / "prune_report.json"))
+    assert saved["after"] == report["after"] and saved["before"] == report["before"]
+    assert "dense for 4 steps" in pruned_runs.summary(report)
+    # A normal run: the evaluate verb scores it.
+    scored = evaluation.evaluate_run(str(tmp_path / "dense"), "best", num_samples=129,
+                                     log=lambda _: None)
+    assert scored["step"] == 4 and np.isfinite(scored["results"]["fid"])
+
+
+def test_dense_baseline_keeps_its_best_checkpoint_by_the_pruned_runs_rule(
+        tmp_path, digits_data_dir, monkeypatch):
+    # FID by generator update: step 2 is the best of all, but a pruned run of 8 steps only
+    # keeps checkpoints from its schedule's end (step 4) on, so its best is step 6.
+    fid_at = {2: 1.0, 4: 5.0, 6: 3.0, 8: 4.0}
+    scored_steps = []
+
+    def fake_score(self, gan):
+        step = int(gan.progress.step.numpy())
+        scored_steps.append(step)
+        return {"fid": fid_at.get(step, 9.0), "kid": 0.0, "classifier_score": 1.0}
+
+    monkeypatch.setattr(scoring.Scorer, "__call__", fake_score)
+    config = config_lib.load("dcgan", "tiny")
+    config.data.data_dir = digits_data_dir
+    config.eval.update(every=2, num_samples=129)
+    source = str(tmp_path / "source")
+    training.train(config, source, log=lambda _: None)
+    scored_steps.clear()
+    report = pruned_runs.prune_run(source, str(tmp_path / "dense"), 0, steps=8,
+                                   num_samples=129, log=lambda _: None)
+    # Scored: the source, then steps 4 (the schedule's end), 6 and 8, then the best.
+    assert scored_steps[1:-1] == [4, 6, 8]
+    assert report["after_checkpoint"].endswith("ckpt-6") and report["after"]["fid"] == 3.0
+    # A pruned fine-tune of the same steps keeps the same one, and restores it: its best
+    # checkpoint was written before the run's first periodic save, so it holds no save counter.
+    pruned = pruned_runs.prune_run(source, str(tmp_path / "pruned"), 0.5, steps=8,
+                                   num_samples=129, log=lambda _: None)
+    assert pruned["after_checkpoint"].endswith("ckpt-6") and pruned["after"]["fid"] == 3.0
+
+
+def test_prune_cli_refuses_what_chooses_layers_with_the_dense_baseline(source_run):
+    # Refused before TensorFlow loads; the baseline run itself is tested through prune_run above.
+    refused = subprocess.run([sys.executable, "-m", "tfgan_zoo.prune", f"--workdir={source_run}",
+                              "--target_sparsity=0", "--keep_dense=generator/to_image"],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "--keep_dense choose what is pruned, and --target_sparsity=0 prunes nothing" \
+        in refused.stderr
+    assert not os.path.exists(source_run + "_pruned00")

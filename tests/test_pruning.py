@@ -269,7 +269,7 @@ def test_every_dcgan_variant_prunes_and_strips(d_norm, g_norm, conditioning):
 
 
 def test_spectral_norm_keeps_pruned_zeros_through_its_normalisation():
-    # Spectral normalisation rewrites the kernel as kernel / sigma at each training call.
+    # TF-MOT masks the kernel before each call; spectral norm then computes with kernel / sigma.
     cfg = model_config(d_norm="spectral")
     images = tf.random.uniform((4, 28, 28, 1), -1, 1, seed=4)
     wrapped, _ = prune_once(dcgan.build_discriminator(cfg, SPEC), images)

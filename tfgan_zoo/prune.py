@@ -7,16 +7,23 @@
 The source run is only read. The new run directory holds a normal training run (resumable with
 the same command) plus generator_pruned.keras (a plain Keras model, zeros in its kernels),
 pruning.json (per-layer sparsity, sizes) and prune_report.json (quality before and after).
+
+--target_sparsity=0 is the dense baseline: the same fine-tuning (steps, seed, evaluations and
+best-checkpoint rule) with nothing pruned, into <workdir>_pruned00 by default, a normal dense run
+with a prune_report.json of the same before/after. A pruned run's FID against the baseline's of
+the same seed is what pruning costs, without the effect of the extra training.
 """
 import os
 
 from absl import flags
 
 from tfgan_zoo import cli_common
+from tfgan_zoo.errors import ZooError
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "The trained run to prune (read only).", required=True)
-flags.DEFINE_float("target_sparsity", 0.8, "Fraction of zeros in each pruned kernel.")
+flags.DEFINE_float("target_sparsity", 0.8, "Fraction of zeros in each pruned kernel; 0: the "
+                   "dense baseline, fine-tuned alike with nothing pruned.")
 flags.DEFINE_integer("steps", 2000, "Fine-tuning generator updates; the schedule reaches the "
                      "target halfway and the rest lets the networks recover.")
 flags.DEFINE_list("networks", ["generator", "discriminator"],
@@ -39,6 +46,7 @@ def _run(argv):
     new_workdir = FLAGS.new_workdir or (
         f"{FLAGS.workdir.rstrip(os.sep)}_pruned{round(FLAGS.target_sparsity * 100):02d}")
     with cli_common.user_errors():
+        _check_dense_baseline_flags()
         from tfgan_zoo.pruning import finetune  # TensorFlow loads after the flags are checked
 
         report = finetune.prune_run(FLAGS.workdir, new_workdir, FLAGS.target_sparsity,
@@ -47,6 +55,15 @@ def _run(argv):
                                        networks=FLAGS.networks, keep_dense=FLAGS.keep_dense,
                                        seed=FLAGS.seed)
     print(finetune.summary(report))
+
+
+def _check_dense_baseline_flags():
+    """--networks and --keep_dense choose what is pruned: given with nothing to prune, they
+    are a mistake about what the run does, not something to ignore silently."""
+    given = [f"--{name}" for name in ("networks", "keep_dense") if FLAGS[name].present]
+    if FLAGS.target_sparsity == 0 and given:
+        raise ZooError(f"{' and '.join(given)} choose what is pruned, and --target_sparsity=0 "
+                       "prunes nothing (the dense baseline); drop them, or give a target")
 
 
 def main(argv=None):

@@ -167,7 +167,8 @@ def restore(checkpoint, path):
         # Everything the checkpoint holds is restored by now; what it lacks may be a part that
         # a setting turned on at resume added, which then starts fresh.
         missing = _missing_variables(target, path) if isinstance(e, AssertionError) else []
-        missing = [p for p in missing if not p.startswith(_ADDED_BY_ZOO)]
+        missing = [p for p in missing
+                   if not p.startswith(_ADDED_BY_ZOO) and p != _SAVE_COUNTER]
         added = _added_settings(missing, path)
         if not isinstance(e, AssertionError) or (missing and not added):
             first = (f"it holds no {missing[0]}" if missing
@@ -198,6 +199,9 @@ _ADDED_BY_SETTING = {
 }
 # Counters the zoo added to every run after checkpoints without them were written: they start
 # at zero (tests/fixtures/runs_v1).
+# tf.train.Checkpoint creates its save counter at its first save(): a best checkpoint that
+# `write()` stored before the run's first periodic save has none, and needs none.
+_SAVE_COUNTER = "save_counter"
 _ADDED_BY_ZOO = ("progress/nonfinite", "progress/first_nonfinite_", "progress/overflows")
 _VALUE = "/.ATTRIBUTES/VARIABLE_VALUE"  # how a checkpoint names a variable's value
 
