@@ -60,6 +60,8 @@ def get_config(preset=None):
             aux_weight=1.0,
             aux_fake=True,
             g_aux_weight=config_dict.placeholder(float),
+            # MSGAN's mode-seeking term in G's loss (0: off): against conditional collapse
+            mode_seeking=0.0,
             # D's inputs, real and generated, augmented differentiably (tfgan_zoo/augment.py):
             # "" (off) or a list such as "translation,cutout"
             augment="",

@@ -115,6 +115,22 @@ def test_g_aux_weight_weighs_only_the_generators_auxiliary_loss():
     assert changed(g_off, g_on)
 
 
+def test_mode_seeking_term_is_latent_over_sample_distance():
+    # A generator whose samples ignore z (its first layer's z rows zeroed) has sample distance 0
+    # between two latent batches of the same labels: the term is 1 / epsilon.
+    gan = make_gan("concat", compile_kwargs=dict(mode_seeking=1.0))
+    project = gan.generator.get_layer("project")
+    kernel = project.kernel.numpy()
+    kernel[:LATENT] = 0.0
+    project.kernel.assign(kernel)
+    logs = gan.train_step(image_batch(16))
+    assert float(logs["mode_seeking"]) == pytest.approx(1e5, rel=1e-3)
+    # A generator that uses z: a finite ratio, far below.
+    logs = make_gan("concat", compile_kwargs=dict(mode_seeking=1.0)).train_step(image_batch(16))
+    assert 0 < float(logs["mode_seeking"]) < 1e3
+    assert "mode_seeking" not in make_gan("concat").train_step(image_batch(16))
+
+
 def test_negative_aux_weight_is_refused():
     with pytest.raises(ValueError, match="aux_weight must be >= 0"):
         make_gan("acgan", compile_kwargs=dict(aux_weight=-1.0))

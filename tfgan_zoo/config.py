@@ -90,8 +90,9 @@ def validate(config):
                f"config.train.log_every={train.log_every}")
     _check(0.0 <= gan.ema_decay < 1.0,
            f"config.gan.ema_decay must be in [0, 1), got {gan.ema_decay}")
-    for key in ("gp_weight", "r1_gamma", "weight_clip", "label_smoothing", "aux_weight"):
-        _check(gan[key] >= 0, f"config.gan.{key} must be >= 0, got {gan[key]}")
+    for key in ("gp_weight", "r1_gamma", "weight_clip", "label_smoothing", "aux_weight",
+                "mode_seeking"):
+        _check(gan.get(key, 0) >= 0, f"config.gan.{key} must be >= 0, got {gan.get(key)}")
     g_aux_weight = gan.get("g_aux_weight")
     _check(g_aux_weight is None or g_aux_weight >= 0,
            f"config.gan.g_aux_weight must be >= 0 (or unset: aux_weight), got {g_aux_weight}")

@@ -94,11 +94,14 @@ class HandLoop:
         return {"d_loss": d_loss, "g_loss": g_loss}
 
     def _fake(self, n):
-        """Fakes from G in training mode, and their labels: labels drawn before latents."""
+        """Fakes from G in training mode, their labels and latents: labels drawn first."""
         labels = (self.rng.uniform((n,), 0, self.num_classes, dtype=tf.int32)
                   if self.conditional else None)
         z = self.prior.sample(self.rng, n)
-        return self.generator([z, labels] if self.conditional else z, training=True), labels
+        return self._draw(z, labels), labels, z
+
+    def _draw(self, z, labels):
+        return self.generator([z, labels] if self.conditional else z, training=True)
 
     def _critic(self, x, labels):
         """D in training mode -> (logits, class logits or None)."""
@@ -110,7 +113,7 @@ class HandLoop:
         return self.discriminator(x, training=True), None
 
     def _discriminator_step(self, real, real_labels):
-        fake, fake_labels = self._fake(tf.shape(real)[0])
+        fake, fake_labels, _ = self._fake(tf.shape(real)[0])
         spectral_norm.power_iteration(self.discriminator)
         statistics_now = updates.snapshot(self.discriminator) if self.guarded else []
 
@@ -144,7 +147,7 @@ class HandLoop:
     def _generator_step(self, real, real_labels):
         statistics_now = updates.snapshot(self.generator) if self.guarded else []
         with tf.GradientTape() as tape:
-            fake, fake_labels = self._fake(tf.shape(real)[0])
+            fake, fake_labels, z = self._fake(tf.shape(real)[0])
             fake_logits, fake_classes = self._critic(fake, fake_labels)
             real_logits = (self._critic(real, real_labels)[0] if self.loss.g_uses_real
                            else None)
@@ -154,6 +157,11 @@ class HandLoop:
                 g_weight = self.gan.get("g_aux_weight")
                 g_weight = self.gan.aux_weight if g_weight is None else g_weight
                 total += g_weight * losses.class_loss(fake_labels, fake_classes)
+            if self.gan.get("mode_seeking", 0.0) > 0:  # MSGAN: same labels, other latents
+                z2 = self.prior.sample(self.rng, tf.shape(z)[0])
+                spread = (tf.reduce_mean(tf.abs(fake - self._draw(z2, fake_labels)))
+                          / tf.reduce_mean(tf.abs(z - z2)))
+                total += self.gan.mode_seeking / (spread + 1e-5)
             total = self._scaled(total, self.g_optimizer)
         self._apply(tape, total, self.generator, self.g_optimizer, statistics_now)
         return loss

@@ -27,6 +27,8 @@ from tfgan_zoo.engine import updates
 from tfgan_zoo.engine.progress import ADVERSARIAL, PHASES, PRETRAIN, Progress
 
 CONDITIONINGS = ("none", "concat", "projection", "acgan")
+# Keeps the mode-seeking term finite when two batches of samples coincide (MSGAN's value).
+MODE_SEEKING_EPSILON = 1e-5
 
 
 class GAN(keras.Model):
@@ -115,7 +117,8 @@ class GAN(keras.Model):
 
     def compile(self, d_optimizer, g_optimizer, *, loss="non_saturating", label_smoothing=0.0,
                 gp_weight=0.0, r1_gamma=0.0, weight_clip=0.0, aux_weight=1.0,
-                aux_fake=True, g_aux_weight=None, pretrain_optimizer=None, **kwargs):
+                aux_fake=True, g_aux_weight=None, mode_seeking=0.0, pretrain_optimizer=None,
+                **kwargs):
         """One optimizer per network; the loss by name (see `losses.LOSSES`).
 
         pretrain_optimizer: the generator's optimizer in the pre-training phase (its own, so
@@ -131,6 +134,8 @@ class GAN(keras.Model):
         ACGAN only: aux_weight, the weight of D's auxiliary classification loss (>= 0);
         aux_fake, whether D's class head also learns from generated images (Odena et al.) or
         from real ones alone; g_aux_weight, the weight of G's (None: aux_weight).
+        mode_seeking: weight of MSGAN's mode-seeking term in G's loss (0: off); it costs a
+        second generator pass per G update.
         """
         super().compile(**kwargs)
         # Under a float16 policy each optimizer scales its network's loss (see
@@ -145,6 +150,9 @@ class GAN(keras.Model):
             raise ValueError(f"aux_weight and g_aux_weight must be >= 0, got {aux_weight}, "
                              f"{g_aux_weight}")
         self.aux_weight, self.aux_fake, self.g_aux_weight = aux_weight, aux_fake, g_aux_weight
+        if mode_seeking < 0:
+            raise ValueError(f"mode_seeking must be >= 0, got {mode_seeking}")
+        self.mode_seeking = mode_seeking
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.label_smoothing = label_smoothing
@@ -166,7 +174,8 @@ class GAN(keras.Model):
             name: keras.metrics.Mean(name=name)
             for name, on in [("d_loss", True), ("g_loss", True), ("gp", gp_weight > 0),
                              ("r1", r1_gamma > 0), ("real_logit", True), ("fake_logit", True),
-                             ("d_aux", acgan), ("g_aux", acgan), ("aux_accuracy", acgan)]
+                             ("d_aux", acgan), ("g_aux", acgan), ("aux_accuracy", acgan),
+                             ("mode_seeking", mode_seeking > 0)]
             if on
         }
 
@@ -320,10 +329,23 @@ class GAN(keras.Model):
             return logits, class_logits
         return self.discriminator(x, training=True), None
 
-    def _fake(self, n):
-        """n fakes from the trained generator, and their labels (None if unconditional)."""
+    def _fake(self, n, with_latents=False):
+        """n fakes from the trained generator, and their labels (None if unconditional); with
+        `with_latents`, their latents too."""
         labels = self.sample_labels(n) if self.conditional else None
-        return self._run_generator(self.generator, self.sample_latents(n), labels, True), labels
+        z = self.sample_latents(n)
+        fake = self._run_generator(self.generator, z, labels, True)
+        return (fake, labels, z) if with_latents else (fake, labels)
+
+    def _mode_seeking(self, fake, labels, z):
+        """MSGAN's term (Mao et al. 2019): the mean distance of two batches of latents over the
+        mean distance of their samples, for the same labels. G minimises it, so samples must
+        move when z moves: a conditional generator cannot ignore z and draw one image a class.
+        """
+        z2 = self.sample_latents(tf.shape(z)[0])
+        fake2 = self._run_generator(self.generator, z2, labels, True)
+        ratio = tf.reduce_mean(tf.abs(fake - fake2)) / tf.reduce_mean(tf.abs(z - z2))
+        return 1.0 / (ratio + MODE_SEEKING_EPSILON)
 
     def _discriminator_step(self, real, real_labels):
         fake, fake_labels = self._fake(tf.shape(real)[0])
@@ -374,7 +396,7 @@ class GAN(keras.Model):
     def _generator_step(self, real, real_labels):
         statistics = updates.snapshot(self.generator)
         with tf.GradientTape() as tape:
-            fake, fake_labels = self._fake(tf.shape(real)[0])
+            fake, fake_labels, z = self._fake(tf.shape(real)[0], with_latents=True)
             fake_logits, fake_class_logits = self._critic(fake, fake_labels)
             real_logits = (self._critic(real, real_labels)[0] if self.loss_fn.g_uses_real
                            else None)
@@ -383,11 +405,16 @@ class GAN(keras.Model):
             if self.conditioning == "acgan":
                 aux = losses.class_loss(fake_labels, fake_class_logits)
                 total += self.g_aux_weight * aux
+            if self.mode_seeking > 0:
+                seeking = self._mode_seeking(fake, fake_labels, z)
+                total += self.mode_seeking * seeking
             scaled = updates.per_replica(total)
         self._apply(tape, scaled, self.generator, self.g_optimizer, statistics)
         self.trackers["g_loss"].update_state(loss)
         if self.conditioning == "acgan":
             self.trackers["g_aux"].update_state(aux)
+        if self.mode_seeking > 0:
+            self.trackers["mode_seeking"].update_state(seeking)
 
     def _apply(self, tape, loss, network, optimizer, statistics=()):
         """`network`'s update from `tape`, or none if its gradients are not finite (counted in

@@ -106,6 +106,7 @@ def build_gan(config, spec, init_weights=None):
                 weight_clip=config.gan.weight_clip, aux_weight=config.gan.aux_weight,
                 aux_fake=config.gan.get("aux_fake", True),
                 g_aux_weight=config.gan.get("g_aux_weight", None),
+                mode_seeking=config.gan.get("mode_seeking", 0.0),
                 pretrain_optimizer=pretrain_optimizer)
     return gan
 
