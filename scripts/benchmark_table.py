@@ -25,6 +25,11 @@ MODELS = ("dcgan", "lsgan", "sngan", "wgan_gp", "cgan", "acgan", "wavegan:demo",
 START, END = "<!-- benchmark-table:start -->", "<!-- benchmark-table:end -->"
 
 
+def _mb(count):
+    """Whole megabytes, or "n/a" where the allocator kept no statistics (see timing.py)."""
+    return "n/a" if count is None else f"{count / 2**20:.0f}"
+
+
 def run_benchmark(models, precisions, rounds, steps, out):
     """The benchmark's report for `models` (it prints its own figures as it goes)."""
     subprocess.run([sys.executable, "-m", "tfgan_zoo.benchmark", f"--model={models}",
@@ -55,7 +60,7 @@ def rows(item, section):
             f"{both(p, 'zoo_vs_hand')} | {both(p, 'zoo_vs_float32_hand')} | "
             f"{100 * p['input_share']:.1f}% / {100 * p['input_cpu_share']:.1f}% | {waits} | "
             f"{100 * p['share_of_matmul_peak']:.0f}% | {100 * p['op_floor_share']:.0f}% | "
-            f"{zoo['working_memory_bytes'] / 2**20:.0f} / {p['state_bytes'] / 2**20:.1f} |")
+            f"{_mb(zoo['working_memory_bytes'])} / {p['state_bytes'] / 2**20:.1f} |")
     return out
 
 

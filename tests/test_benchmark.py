@@ -12,7 +12,8 @@ import tensorflow as tf
 
 from tfgan_zoo import config as config_lib
 from tfgan_zoo import models
-from tfgan_zoo.benchmarking import contest
+from tfgan_zoo.benchmarking import contest, report
+from tfgan_zoo.benchmarking import timing as timing_lib
 from tfgan_zoo.benchmarking.hand_loop import HandLoop
 from tfgan_zoo.engine import training
 
@@ -114,3 +115,15 @@ def test_bad_flag_is_one_line_and_exit_2_before_tensorflow_loads(args, message):
     (line,) = result.stderr.splitlines()  # one line, no traceback, no TensorFlow start-up
     assert line.startswith(message), line
     assert result.stdout == "[]\n"
+
+
+def test_memory_is_not_measured_where_the_allocator_keeps_no_statistics(monkeypatch):
+    # TensorFlow's CPU allocator keeps statistics only with oneDNN on (chosen by CPU model).
+    def refuse(device):
+        raise ValueError(f"Cannot reset memory stats for device '{device}'")
+
+    monkeypatch.setattr(tf.config.experimental, "reset_memory_stats", refuse)
+    (timing, memory) = timing_lib._with_memory(lambda steps: steps * 2, 3)
+    assert (timing, memory) == (6, None)
+    assert timing_lib._peak([None, None]) is None and timing_lib._peak([None, 5, 3]) == 5
+    assert report.megabytes(None) == "n/a" and report.megabytes(3 * 2**20) == "3.0"

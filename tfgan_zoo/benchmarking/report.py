@@ -15,6 +15,11 @@ LABELS = {
 }
 
 
+def megabytes(count):
+    """`count` bytes in MB with one decimal, or "n/a" where the allocator measured nothing."""
+    return "n/a" if count is None else f"{count / 2**20:.1f}"
+
+
 def describe_machine(host):
     return (f"{host['cores']} cores, {host['cpu']} ({' '.join(host['isa']) or 'no AVX-512'}), "
             f"Python {host['python']}, TensorFlow {host['tensorflow']}, load average "
@@ -50,7 +55,7 @@ def describe_model(item, section):
                 lines.append(f"  {shown:15s} {LABELS[name]:30s} {loop['steps_per_second']:8.2f} "
                              f"{loop['samples_per_second']:10,.0f} "
                              f"{1e3 * loop['cpu_seconds_per_step']:12.1f} "
-                             f"{loop['working_memory_bytes'] / 2**20:8.1f}")
+                             f"{megabytes(loop['working_memory_bytes']):>8s}")
                 shown = ""
     lines.append("  ratios, median (range) over rounds, by wall time and by this process's CPU "
                  "time (steadier when other jobs share the cores):")

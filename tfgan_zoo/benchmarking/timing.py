@@ -133,12 +133,22 @@ def _device():
 
 def _with_memory(block, steps):
     """(what `block(steps)` returns, peak bytes the allocator reached above what it held at
-    the start)."""
+    the start, or None where the device's allocator keeps no statistics: TensorFlow's default
+    CPU allocator keeps them only with oneDNN on, which it turns on by CPU model)."""
     device = _device()
-    tf.config.experimental.reset_memory_stats(device)
+    try:
+        tf.config.experimental.reset_memory_stats(device)
+    except ValueError:
+        return block(steps), None
     held = tf.config.experimental.get_memory_info(device)["current"]
     timing = block(steps)
     return timing, tf.config.experimental.get_memory_info(device)["peak"] - held
+
+
+def _peak(memory):
+    """The largest of the rounds' peaks, or None where none was measured."""
+    measured = [m for m in memory if m is not None]
+    return max(measured) if measured else None
 
 
 def summarize(results, steps, per_step):
@@ -154,7 +164,7 @@ def summarize(results, steps, per_step):
             "cpu_seconds_per_step": 1 / statistics.median(cpu_rates[name]),
             "steps_per_second_rounds": per_round,
             "steps_per_cpu_second_rounds": cpu_rates[name],
-            "working_memory_bytes": max(results[name]["memory"]),
+            "working_memory_bytes": _peak(results[name]["memory"]),
         }
     reference = "float32_hand" if "float32_hand" in rates else "hand"
     pairs = {key: (a, reference if b == "float32_hand" else b) for key, (a, b) in RATIOS.items()}
