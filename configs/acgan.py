@@ -25,4 +25,10 @@ PRESETS = dcgan.PRESETS
 def get_config(preset=None):
     config = dcgan.get_config(preset)
     config.model.conditioning = "acgan"
+    # Against the two collapses below: D's class head learns from real images only, so G cannot
+    # agree with it on cues a reader cannot see, and MSGAN's mode-seeking term keeps samples
+    # moving with z. Half cgan's weight: at 1.0 (seed 0) recall rose from 0.08 to 0.71 but only
+    # 53% of samples were heard as the class asked, the auxiliary loss being G's only class cue.
+    config.gan.aux_fake = False
+    config.gan.mode_seeking = 0.5
     return config
