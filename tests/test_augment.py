@@ -77,14 +77,16 @@ def test_an_unknown_transform_says_which_and_what_is_valid():
         augment.parse("translation,flip")
 
 
-def test_a_run_with_augmentation_trains_and_resumes(tmp_path, digits_data_dir):
+def test_augmentation_turned_on_when_a_run_resumes(tmp_path, digits_data_dir, caplog):
+    # The checkpoint lacks the augmentation's random stream: it starts from the run's seed.
     config = config_lib.load("dcgan", "tiny")
     config.data.data_dir = digits_data_dir
-    config.gan.augment = "translation,cutout"
     training.train(config, str(tmp_path / "run"), log=lambda _: None)
+    config.gan.augment = "translation,cutout"
     config.train.num_steps = 6
     result = training.train(config, str(tmp_path / "run"), log=lambda _: None)
     assert (result.start_step, result.end_step) == (4, 6)
+    assert "config.gan.augment is on, but checkpoint" in caplog.text
 
 
 def test_augmentation_is_refused_for_audio():

@@ -188,6 +188,8 @@ def restore(checkpoint, path):
 _ADDED_BY_SETTING = {
     "gan/trackers/gp/": ("config.gan.gp_weight", "its logged mean starts at zero"),
     "gan/trackers/r1/": ("config.gan.r1_gamma", "its logged mean starts at zero"),
+    "gan/trackers/mode_seeking/": ("config.gan.mode_seeking", "its logged mean starts at zero"),
+    "gan/augment_rng/": ("config.gan.augment", "its random stream starts from the run's seed"),
     "gan/ema_generator/": ("config.gan.ema_decay", "the EMA copy starts as the restored "
                                                     "generator"),
     # A LossScaleOptimizer checkpoints as the optimizer it wraps plus its loss scale, so a
