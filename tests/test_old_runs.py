@@ -28,7 +28,9 @@ def old_run(tmp_path):
 def test_an_old_run_generates_exactly_what_it_did(name):
     expected = np.load(os.path.join(FIXTURES, "expected_samples.npz"))[name]
     samples = generation.generate(os.path.join(FIXTURES, name), 8, seed=3, which="latest")
-    np.testing.assert_array_equal(samples.samples, expected)
+    # Bit-exact on the machine that wrote them; CPUs whose kernels TensorFlow picks differently
+    # (oneDNN on or off by CPU model) differ in the last bits (4e-8 measured), never more.
+    np.testing.assert_allclose(samples.samples, expected, rtol=0, atol=1e-6)
     assert samples.kind.name == "image"
 
 
