@@ -7,7 +7,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "tfgan_zoo"
 # The kind adapters (the audio kind draws spectrogram pictures with the image kind's tools), the
 # image data builders, the image model family and its feature extractors. Everything else
 # must ask the run's kind.
-IMAGE_MODULES = ("kinds/", "data/", "models/dcgan.py", "metrics/extractors.py")
+IMAGE_MODULES = ("kinds/", "data/", "models/dcgan.py", "metrics/extractors.py", "augment.py")
 MAX_LINES = 420  # "about 400"; a longer module says why in its docstring
 
 

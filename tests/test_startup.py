@@ -43,5 +43,6 @@ def test_verbosity_brings_tensorflow_s_lines_back(tmp_path):
         [sys.executable, "-m", "tfgan_zoo.evaluate", f"--workdir={tmp_path}", "--verbosity=0"],
         capture_output=True, text=True, timeout=120, env=newcomer_env())
     assert result.returncode == 2 and "holds no training run" in result.stderr
-    assert "oneDNN custom operations are on" in result.stderr
-    assert "cpu_feature_guard" in result.stderr  # the C++ INFO level is back too
+    # The C++ INFO level is back. (TensorFlow's "oneDNN custom operations are on" line comes
+    # only on CPUs where it turns oneDNN on, so it is not asked for.)
+    assert "cpu_feature_guard" in result.stderr

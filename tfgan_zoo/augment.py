@@ -16,6 +16,8 @@ import tensorflow as tf
 
 from tfgan_zoo.errors import ZooError
 
+KIND = "image"  # the kind of sample these transforms apply to (tfgan_zoo.kinds)
+
 # Shift of up to 1/8 of the side, and a square of half the side cut out: the paper's values.
 TRANSLATION_RATIO = 0.125
 CUTOUT_RATIO = 0.5

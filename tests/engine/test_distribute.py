@@ -143,7 +143,9 @@ def test_a_step_on_two_replicas_equals_one_device_on_the_same_global_batch(
     for before, a, b in zip(start, one, two, strict=True):
         for w0, w1, w2 in zip(before, a, b, strict=True):
             moved = np.abs(w1 - w0).max()
-            np.testing.assert_allclose(w2 - w0, w1 - w0, atol=1e-4 * max(moved, 1e-3))
+            # 0.1% of the largest move: summation order differs between one and two devices,
+            # and without oneDNN (some CPUs) wgan_gp's five critic steps drift 1.5e-7 apart.
+            np.testing.assert_allclose(w2 - w0, w1 - w0, atol=1e-3 * max(moved, 1e-3))
 
 
 def test_tpu_without_a_tpu_says_what_to_do(tmp_path, digits_data_dir):

@@ -116,7 +116,7 @@ def _augmenter(config, kind):
     policy = config.gan.get("augment", "")  # runs saved before it existed had none
     if not policy:
         return None
-    if kind.name != "image":
+    if kind.name != augment.KIND:
         raise ZooError(f"config.gan.augment={policy!r} transforms images; {config.model_name} "
                        f"generates {kind.name}: set --config.gan.augment=''")
     # Its own stream, apart from the latents', so turning it on leaves the latents unchanged.
