@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow_datasets as tfds
 
-from tfgan_zoo.data.embedded import EmbeddedBuilder
+from tfgan_zoo.data.embedded import EmbeddedBuilder, labeled_images, stratified_split
 
 NAME = "sklearn_digits"
 TEST_FRACTION = 0.2
@@ -46,11 +46,7 @@ def to_uint8(pixels: np.ndarray) -> np.ndarray:
 
 def split_indices(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The fixed stratified split of load_digits() indices into (train, test)."""
-    from sklearn.model_selection import train_test_split
-
-    return train_test_split(
-        np.arange(len(labels)), test_size=TEST_FRACTION, stratify=labels, random_state=SPLIT_SEED
-    )
+    return stratified_split(labels, TEST_FRACTION, SPLIT_SEED)
 
 
 class SklearnDigits(EmbeddedBuilder, tfds.core.GeneratorBasedBuilder):
@@ -91,5 +87,4 @@ class SklearnDigits(EmbeddedBuilder, tfds.core.GeneratorBasedBuilder):
         }
 
     def _generate_examples(self, images, labels, indices):
-        for index in indices:
-            yield int(index), {"image": images[index], "label": int(labels[index])}
+        return labeled_images(images, labels, indices)

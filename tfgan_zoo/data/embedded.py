@@ -4,6 +4,7 @@ the network. TFDS's console lines are written for datasets that are downloaded (
 preparing dataset Unknown size ..."), which on a machine without internet reads like a fault;
 these builders say what they do instead.
 """
+import numpy as np
 import tensorflow_datasets as tfds
 
 
@@ -35,3 +36,19 @@ class EmbeddedBuilder:
         """The name a user passes: `name` or `name/config`."""
         config = self.builder_config
         return f"{self.name}/{config.name}" if config else self.name
+
+
+def stratified_split(labels, test_fraction, seed):
+    """(train, test) row indices of `labels`, stratified by label: the fixed split of an
+    embedded labeled dataset (each passes its own constants, so that one's change cannot move
+    another's split)."""
+    from sklearn.model_selection import train_test_split
+
+    return train_test_split(np.arange(len(labels)), test_size=test_fraction, stratify=labels,
+                            random_state=seed)
+
+
+def labeled_images(images, labels, indices):
+    """TFDS examples (key = row index, {"image", "label"}) of the rows `indices`."""
+    for index in indices:
+        yield int(index), {"image": images[index], "label": int(labels[index])}

@@ -17,7 +17,7 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from tfgan_zoo.data.embedded import EmbeddedBuilder
+from tfgan_zoo.data.embedded import EmbeddedBuilder, labeled_images, stratified_split
 from tfgan_zoo.errors import ZooError
 
 NAME = "mnist_5k"
@@ -104,11 +104,7 @@ def split_indices(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
     Its own constants rather than digits.split_indices: a change there must not move this split.
     """
-    from sklearn.model_selection import train_test_split
-
-    return train_test_split(
-        np.arange(len(labels)), test_size=TEST_FRACTION, stratify=labels, random_state=SPLIT_SEED
-    )
+    return stratified_split(labels, TEST_FRACTION, SPLIT_SEED)
 
 
 class Mnist5k(EmbeddedBuilder, tfds.core.GeneratorBasedBuilder):
@@ -146,5 +142,4 @@ class Mnist5k(EmbeddedBuilder, tfds.core.GeneratorBasedBuilder):
         }
 
     def _generate_examples(self, images, labels, indices):
-        for index in indices:
-            yield int(index), {"image": images[index], "label": int(labels[index])}
+        return labeled_images(images, labels, indices)
