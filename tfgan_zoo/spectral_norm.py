@@ -47,9 +47,9 @@ class SpectralNormalization(keras.layers.Wrapper):
             aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
 
     def call(self, inputs):
-        weight = self._weight()
-        sigma = self.sigma(self._matrix(), self.vector_u)
-        normalised = tf.cast(tf.cast(weight, tf.float32) / sigma, self.layer.compute_dtype)
+        weight = tf.cast(self._weight(), tf.float32)  # read once: sigma and W / sigma share it
+        sigma = self.sigma(_as_matrix(weight), self.vector_u)
+        normalised = tf.cast(weight / sigma, self.layer.compute_dtype)
         with _replaced(self.layer, self._weight_name, normalised):
             return self.layer(inputs)
 
@@ -64,8 +64,7 @@ class SpectralNormalization(keras.layers.Wrapper):
 
     def _matrix(self):
         """W as float32 [fan_in, units]."""
-        weight = self._weight()
-        return tf.reshape(tf.cast(weight, tf.float32), (-1, weight.shape[-1]))
+        return _as_matrix(tf.cast(self._weight(), tf.float32))
 
     @staticmethod
     def sigma(matrix, u):
@@ -76,6 +75,11 @@ class SpectralNormalization(keras.layers.Wrapper):
 
     def compute_output_shape(self, input_shape):
         return self.layer.compute_output_shape(input_shape)
+
+
+def _as_matrix(weight):
+    """A kernel [..., units] as [fan_in, units]."""
+    return tf.reshape(weight, (-1, weight.shape[-1]))
 
 
 @contextlib.contextmanager
