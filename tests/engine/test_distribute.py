@@ -117,6 +117,16 @@ def _one_step(strategy, config, spec, batch, z, init_weights=None):
     return start, (gan.generator.get_weights(), gan.discriminator.get_weights())
 
 
+def _smooth_relu(slope):
+    """A stand-in for (leaky) ReLU with a continuous derivative. With the real kink, a
+    pre-activation within rounding of 0 (one in millions, over five critic steps of penalty
+    gradients) takes the other side on one device than on two, and moves that unit's weight
+    gradient by 80%; this test is about how replicas split and sum, not about the kink."""
+    def call(self, inputs):
+        return slope * inputs + (1.0 - slope) * tf.nn.softplus(4.0 * inputs) / 4.0
+    return call
+
+
 @pytest.mark.parametrize("model,d_steps", [("dcgan", 1), ("wgan_gp", 5)])
 def test_a_step_on_two_replicas_equals_one_device_on_the_same_global_batch(
         model, d_steps, digits_data_dir, two_cpu_strategy, monkeypatch):
@@ -125,6 +135,9 @@ def test_a_step_on_two_replicas_equals_one_device_on_the_same_global_batch(
     weights move by the gradients themselves (Adam's first step only sees their signs)."""
     monkeypatch.setattr(training, "make_optimizer",
                         lambda section: keras.optimizers.SGD(learning_rate=0.05))
+    monkeypatch.setattr(keras.layers.ReLU, "call", _smooth_relu(0.0))
+    monkeypatch.setattr(keras.layers.LeakyReLU, "call", _smooth_relu(0.2))
+    keras.utils.set_random_seed(0)  # the same start whichever tests ran before in this process
     penalty = losses.gradient_penalty
     monkeypatch.setattr(losses, "gradient_penalty", lambda critic, real, fake, **kw: penalty(
         critic, real, fake, alpha=_row_alpha(real), **kw))
