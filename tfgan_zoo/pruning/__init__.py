@@ -23,32 +23,34 @@ recurrence) gets `PruneSharedLowMagnitude`, which builds its mask update once pe
 Embeddings, normalisation layers and layers TF-MOT cannot prune are kept as they are;
 `skipped_layers` says which held weights, and why they were left dense.
 """
-from tfgan_zoo.pruning.layers import (
-    PrunableConv1DTranspose,
-    PrunableSpectralNormalization,
-    PruneSharedLowMagnitude,
-    apply_masks,
-    kept_dense,
-    prunable_layers,
-    skipped_layers,
-    strip,
-    wrap,
-    wrap_networks,
-)
-from tfgan_zoo.pruning.report import (
-    SparsityLogger,
-    UpdatePruningStep,
-    gzipped_size,
-    report,
-    write_run_report,
-)
-from tfgan_zoo.pruning.schedule import (
-    NETWORKS,
-    SCHEDULES,
-    GeneratorUpdateSchedule,
-    default_config,
-    validate,
-)
+import importlib
+
+# Where each public name lives. They load on first use (PEP 562), not with the package: TF-MOT
+# 0.8.1 imports Keras 3 as a side effect (prune_registry looks for `keras.src.engine`), which
+# adds about 4 s to every start of a run on a 2-core machine, and most runs do not prune.
+_HOMES = {
+    "layers": (
+        "PrunableConv1DTranspose", "PrunableSpectralNormalization", "PruneSharedLowMagnitude",
+        "apply_masks", "kept_dense", "prunable_layers", "skipped_layers", "strip", "wrap",
+        "wrap_networks"),
+    "reporting": ("SparsityLogger", "UpdatePruningStep", "gzipped_size", "report",
+               "write_run_report"),
+    "schedule": ("NETWORKS", "SCHEDULES", "GeneratorUpdateSchedule", "default_config",
+                 "validate"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+_SUBMODULES = ("finetune", "layers", "reporting", "schedule")
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name not in _HOME_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOME_OF[name]}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
 
 __all__ = [
     "NETWORKS", "SCHEDULES", "GeneratorUpdateSchedule", "PrunableConv1DTranspose",
