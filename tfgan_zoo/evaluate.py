@@ -14,6 +14,7 @@ to <workdir>/eval/<checkpoint>.json.
 from absl import flags
 
 from tfgan_zoo import cli_common
+from tfgan_zoo.engine.workdir import Workdir
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run directory written by tfgan_zoo.train.", required=True)
@@ -71,10 +72,16 @@ def _cell(figures, key, width):
     return f"{figures[key]:{width}.3f}" if key in figures else f"{'-':>{width}s}"
 
 
+def _check(argv):
+    """No run in --workdir is said before TensorFlow loads."""
+    del argv
+    Workdir(FLAGS.workdir).run_config()
+
+
 def _run(argv):
     del argv
     with cli_common.user_errors():
-        from tfgan_zoo.evaluation import report as evaluation  # TensorFlow loads after flags
+        from tfgan_zoo.evaluation import report as evaluation
 
         report = evaluation.evaluate_run(
             FLAGS.workdir, FLAGS.checkpoint, num_samples=FLAGS.num_samples, split=FLAGS.split,
@@ -97,7 +104,7 @@ def _run(argv):
 
 
 def main(argv=None):
-    cli_common.run(_run, argv)
+    cli_common.run(_run, argv, check=_check)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import os
 from absl import flags
 
 from tfgan_zoo import cli_common
+from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
 
 FLAGS = flags.FLAGS
@@ -46,8 +47,7 @@ def _run(argv):
     new_workdir = FLAGS.new_workdir or (
         f"{FLAGS.workdir.rstrip(os.sep)}_pruned{round(FLAGS.target_sparsity * 100):02d}")
     with cli_common.user_errors():
-        _check_dense_baseline_flags()
-        from tfgan_zoo.pruning import finetune  # TensorFlow loads after the flags are checked
+        from tfgan_zoo.pruning import finetune
 
         report = finetune.prune_run(FLAGS.workdir, new_workdir, FLAGS.target_sparsity,
                                        steps=FLAGS.steps, which=FLAGS.checkpoint,
@@ -55,6 +55,13 @@ def _run(argv):
                                        networks=FLAGS.networks, keep_dense=FLAGS.keep_dense,
                                        seed=FLAGS.seed)
     print(finetune.summary(report))
+
+
+def _check(argv):
+    """The checks that need no TensorFlow: the flags, and a run in --workdir."""
+    del argv
+    _check_dense_baseline_flags()
+    Workdir(FLAGS.workdir).run_config()
 
 
 def _check_dense_baseline_flags():
@@ -67,7 +74,7 @@ def _check_dense_baseline_flags():
 
 
 def main(argv=None):
-    cli_common.run(_run, argv)
+    cli_common.run(_run, argv, check=_check)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from absl import flags
 from ml_collections import config_flags
 
 from tfgan_zoo import cli_common
+from tfgan_zoo import config as config_lib
+from tfgan_zoo.engine.workdir import Workdir
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", "dcgan", "Model to train: the name of a file in configs/.")
@@ -26,17 +28,30 @@ flags.DEFINE_string("data_dir", None, "Overrides config.data.data_dir: where TFD
                     "(or will be) prepared.")
 
 
-def _run(argv):
-    del argv
+def _config_and_workdir():
+    """The config the flags give, and the run directory."""
     config = FLAGS.config
     if FLAGS.dataset:
         config.data.dataset = FLAGS.dataset
     if FLAGS.data_dir:
         config.data.data_dir = FLAGS.data_dir
     default_workdir = f"runs/{FLAGS.model}" + (f"_{FLAGS.preset}" if FLAGS.preset else "")
-    workdir = FLAGS.workdir or default_workdir
+    return config, FLAGS.workdir or default_workdir
+
+
+def _check(argv):
+    """The checks that need no TensorFlow (train() makes them again for its other callers)."""
+    del argv
+    config, workdir = _config_and_workdir()
+    config_lib.validate(config)
+    Workdir(workdir).check(config)
+
+
+def _run(argv):
+    del argv
+    config, workdir = _config_and_workdir()
     with cli_common.user_errors():
-        import tensorflow_datasets as tfds  # TensorFlow loads only after the flag checks
+        import tensorflow_datasets as tfds
 
         from tfgan_zoo.engine import training
 
@@ -66,13 +81,11 @@ def main(argv=None):
     model = cli_common.peek_flag(argv, "model", "dcgan")
     preset = cli_common.peek_flag(argv, "preset", None)
     with cli_common.user_errors():
-        from tfgan_zoo import config as config_lib
-
         config = config_lib.load(model, preset)
         cli_common.check_config_overrides(argv, config)
     config_flags.DEFINE_config_dict("config", config, "The model's config; override any value "
                                     "with --config.SECTION.KEY=VALUE.", lock_config=True)
-    cli_common.run(_run, argv)
+    cli_common.run(_run, argv, check=_check)
 
 
 if __name__ == "__main__":

@@ -48,11 +48,7 @@ class Run:
 def saved_config(workdir):
     """The run's config.json as a ConfigDict, completed with sections added since it was
     written; a ZooError if the directory holds no run."""
-    saved = workdir.saved_config()
-    if saved is None:
-        raise ZooError(f"{workdir.path} holds no training run (no config.json); pass the "
-                       "--workdir that tfgan_zoo.train wrote")
-    config = config_dict.ConfigDict(saved)
+    config = config_dict.ConfigDict(workdir.run_config())
     if "prune" not in config:  # a run from before pruning existed
         config.prune = {}
     for key, value in config_lib.prune_defaults().items():

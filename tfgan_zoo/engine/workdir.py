@@ -41,6 +41,15 @@ class Workdir:
         """The config.json of an earlier run here, or None for a new workdir."""
         return _read_json(self.config_path, "use a new --workdir or move that file away")
 
+    def run_config(self):
+        """The config.json of the run here as a dict; a ZooError if the directory holds none.
+        Needs no TensorFlow, so the verbs check their --workdir before loading it."""
+        saved = self.saved_config()
+        if saved is None:
+            raise ZooError(f"{self.path} holds no training run (no config.json); pass the "
+                           "--workdir that tfgan_zoo.train wrote")
+        return saved
+
     def check(self, config):
         """Raises ZooError, before anything is written, if this run cannot use the workdir."""
         if os.path.exists(self.path) and not os.path.isdir(self.path):
