@@ -34,13 +34,18 @@ flags.DEFINE_integer("scale", 4, "Enlarge an image grid this many times (nearest
                      lower_bound=1)
 
 
+def _check(argv):
+    """--out's folder must exist: said before TensorFlow loads, not after the samples."""
+    del argv
+    out_dir = os.path.dirname(os.path.abspath(FLAGS.out or "."))
+    if not os.path.isdir(out_dir):
+        raise ZooError(f"--out={FLAGS.out}: folder {out_dir} does not exist")
+
+
 def _run(argv):
     del argv
     with cli_common.user_errors():
-        out_dir = os.path.dirname(os.path.abspath(FLAGS.out or "."))
-        if not os.path.isdir(out_dir):
-            raise ZooError(f"--out={FLAGS.out}: folder {out_dir} does not exist")
-        from tfgan_zoo.deployment import generation  # TensorFlow loads after the flags are checked
+        from tfgan_zoo.deployment import generation
 
         samples = generation.generate(FLAGS.source, FLAGS.num, seed=FLAGS.seed,
                                       label=FLAGS.label, which=FLAGS.checkpoint)
@@ -55,7 +60,7 @@ def _run(argv):
 
 
 def main(argv=None):
-    cli_common.run(_run, argv)
+    cli_common.run(_run, argv, check=_check)
 
 
 if __name__ == "__main__":
