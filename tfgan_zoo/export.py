@@ -14,6 +14,7 @@ tfgan_zoo/kinds/text.py), and its `sample` signature returns token ids and strin
 from absl import flags
 
 from tfgan_zoo import cli_common
+from tfgan_zoo.engine.workdir import Workdir
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run directory written by tfgan_zoo.train.", required=True)
@@ -34,10 +35,16 @@ flags.DEFINE_integer("tflite_timeout", None, "Seconds the TFLite conversion may 
                      "is stopped (default: 10 minutes per --quantize mode).", lower_bound=1)
 
 
+def _check(argv):
+    """No run in --workdir is said before TensorFlow loads."""
+    del argv
+    Workdir(FLAGS.workdir).run_config()
+
+
 def _run(argv):
     del argv
     with cli_common.user_errors():
-        from tfgan_zoo.deployment import exports  # TensorFlow loads after the flags are checked
+        from tfgan_zoo.deployment import exports
 
         meta = exports.export_run(
             FLAGS.workdir, export_dir=FLAGS.export_dir, name=FLAGS.name, version=FLAGS.version,
@@ -48,7 +55,7 @@ def _run(argv):
 
 
 def main(argv=None):
-    cli_common.run(_run, argv)
+    cli_common.run(_run, argv, check=_check)
 
 
 if __name__ == "__main__":
