@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tfgan_zoo import config as config_lib
+
 # TensorFlow 2.21's start-up lines on a machine without a GPU, and TFDS's download lines.
 NOISE = ("absl::InitializeLog", "oneDNN custom operations", "Could not find cuda drivers",
          "failed call to cuInit", "cpu_feature_guard", "Downloading and preparing",
@@ -39,10 +41,12 @@ def test_first_run_prints_the_zoo_s_lines_only(tmp_path):
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
                     reason="TensorFlow prints its oneDNN line on x86 only")
 def test_verbosity_brings_tensorflow_s_lines_back(tmp_path):
+    # A run's config without checkpoints: refused after TensorFlow has loaded.
+    (tmp_path / "config.json").write_text(config_lib.to_json(config_lib.load("dcgan", "tiny")))
     result = subprocess.run(
         [sys.executable, "-m", "tfgan_zoo.evaluate", f"--workdir={tmp_path}", "--verbosity=0"],
         capture_output=True, text=True, timeout=120, env=newcomer_env())
-    assert result.returncode == 2 and "holds no training run" in result.stderr
+    assert result.returncode == 2 and "has no checkpoint" in result.stderr
     # The C++ INFO level is back. (TensorFlow's "oneDNN custom operations are on" line comes
     # only on CPUs where it turns oneDNN on, so it is not asked for.)
     assert "cpu_feature_guard" in result.stderr
