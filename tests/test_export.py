@@ -145,19 +145,18 @@ def test_generate_gives_the_same_samples_from_export_tflite_and_run(exported):
 
 
 def test_an_existing_version_is_refused_then_replaced_with_overwrite(exported, tmp_path):
-    run, meta = exported
-    export_dir = os.path.dirname(os.path.dirname(meta["path"]))
-    before = files_under(meta["path"])
+    run = exported[0]
+    model_dir = copy_version(exported, str(tmp_path))  # the fixture's export stays as it is
+    version = os.path.join(model_dir, "1")
+    before = files_under(version)
     with pytest.raises(ZooError, match="already exists; pass --overwrite"):
-        exports.export_run(run, export_dir=export_dir, version=1, log=lambda _: None)
-    assert files_under(meta["path"]) == before
-    replaced = exports.export_run(run, export_dir=export_dir, version=1, overwrite=True,
+        exports.export_run(run, export_dir=str(tmp_path), version=1, log=lambda _: None)
+    assert files_under(version) == before
+    replaced = exports.export_run(run, export_dir=str(tmp_path), version=1, overwrite=True,
                                   formats=["saved_model"], log=lambda _: None)
-    assert replaced["path"] == meta["path"] and "tflite" not in replaced
-    assert not os.path.exists(os.path.join(meta["path"], "tflite"))
-    assert sorted(os.listdir(os.path.dirname(meta["path"]))) == ["1"]
-    # Put the full export back for the tests that follow.
-    exports.export_run(run, export_dir=export_dir, version=1, overwrite=True, log=lambda _: None)
+    assert replaced["path"] == version and "tflite" not in replaced
+    assert not os.path.exists(os.path.join(version, "tflite"))
+    assert sorted(os.listdir(model_dir)) == ["1"]
 
 
 def copy_version(exported, export_dir, version=1):

@@ -30,6 +30,27 @@ def _train_command(workdir, data_dir, *flags):
             f"--workdir={workdir}", f"--data_dir={data_dir}", *flags]
 
 
+def test_mirrored_train_runs_end_to_end_with_evaluation_and_pruning(
+        tmp_path, digits_data_dir, fresh_collective_keys):
+    # SNGAN: batch norm in G, spectral norm in D (its u is written from every replica's step).
+    config = config_lib.load("sngan", "tiny")
+    config.data.data_dir = digits_data_dir
+    config.train.distribute = "mirrored"
+    config.eval.every, config.eval.num_samples = 2, 160
+    config.prune.enabled = True
+    config.prune.begin_step, config.prune.end_step, config.prune.frequency = 0, 2, 1
+    lines = []
+    result = training.train(config, str(tmp_path / "run"), log=lines.append)
+    assert any("on 2 replicas (mirrored)" in line for line in lines)
+    assert result.end_step == 4
+    assert result.pruning["sparsity"] > 0.3
+    best = json.loads((tmp_path / "run" / "checkpoints" / "best" / "best.json").read_text())
+    assert best["step"] >= config.prune.end_step and np.isfinite(best["results"]["fid"])
+    assert (tmp_path / "run" / "samples" / "step_0000004.png").exists()
+
+
+# After the mirrored test, which trains and caches the digits classifier in digits_data_dir:
+# the two workers load it instead of each training its own.
 def test_two_workers_train_in_lockstep_and_only_the_chief_writes_the_run(
         tmp_path, digits_data_dir, free_ports):
     workdir, scratch = tmp_path / "run", tmp_path / "worker1_tmp"
@@ -72,25 +93,6 @@ def test_two_workers_train_in_lockstep_and_only_the_chief_writes_the_run(
     assert (resumed.start_step, resumed.end_step) == (4, 6)
     assert any(line.startswith("Resuming dcgan") for line in lines), lines
     assert tf.train.latest_checkpoint(str(workdir / "checkpoints")).endswith("ckpt-6")
-
-
-def test_mirrored_train_runs_end_to_end_with_evaluation_and_pruning(
-        tmp_path, digits_data_dir, fresh_collective_keys):
-    # SNGAN: batch norm in G, spectral norm in D (its u is written from every replica's step).
-    config = config_lib.load("sngan", "tiny")
-    config.data.data_dir = digits_data_dir
-    config.train.distribute = "mirrored"
-    config.eval.every, config.eval.num_samples = 2, 160
-    config.prune.enabled = True
-    config.prune.begin_step, config.prune.end_step, config.prune.frequency = 0, 2, 1
-    lines = []
-    result = training.train(config, str(tmp_path / "run"), log=lines.append)
-    assert any("on 2 replicas (mirrored)" in line for line in lines)
-    assert result.end_step == 4
-    assert result.pruning["sparsity"] > 0.3
-    best = json.loads((tmp_path / "run" / "checkpoints" / "best" / "best.json").read_text())
-    assert best["step"] >= config.prune.end_step and np.isfinite(best["results"]["fid"])
-    assert (tmp_path / "run" / "samples" / "step_0000004.png").exists()
 
 
 def _fixed_latents(z):
