@@ -15,6 +15,7 @@ import time
 from absl import app, flags, logging
 
 import tfgan_zoo
+from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
 
 
@@ -35,6 +36,12 @@ def run(main, argv=None, check=None):
         return main(args)
 
     app.run(start, argv=argv, flags_parser=parse_flags)
+
+
+def workdir_holds_a_run(argv):
+    """A `check` for the verbs that read a training run: their --workdir holds one."""
+    del argv
+    Workdir(flags.FLAGS.workdir).run_config()
 
 
 def parse_flags(argv):

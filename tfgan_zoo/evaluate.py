@@ -14,7 +14,6 @@ to <workdir>/eval/<checkpoint>.json.
 from absl import flags
 
 from tfgan_zoo import cli_common
-from tfgan_zoo.engine.workdir import Workdir
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run directory written by tfgan_zoo.train.", required=True)
@@ -72,12 +71,6 @@ def _cell(figures, key, width):
     return f"{figures[key]:{width}.3f}" if key in figures else f"{'-':>{width}s}"
 
 
-def _check(argv):
-    """No run in --workdir is said before TensorFlow loads."""
-    del argv
-    Workdir(FLAGS.workdir).run_config()
-
-
 def _run(argv):
     del argv
     with cli_common.user_errors():
@@ -104,7 +97,7 @@ def _run(argv):
 
 
 def main(argv=None):
-    cli_common.run(_run, argv, check=_check)
+    cli_common.run(_run, argv, check=cli_common.workdir_holds_a_run)
 
 
 if __name__ == "__main__":

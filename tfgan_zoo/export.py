@@ -14,7 +14,6 @@ tfgan_zoo/kinds/text.py), and its `sample` signature returns token ids and strin
 from absl import flags
 
 from tfgan_zoo import cli_common
-from tfgan_zoo.engine.workdir import Workdir
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Run directory written by tfgan_zoo.train.", required=True)
@@ -35,12 +34,6 @@ flags.DEFINE_integer("tflite_timeout", None, "Seconds the TFLite conversion may 
                      "is stopped (default: 10 minutes per --quantize mode).", lower_bound=1)
 
 
-def _check(argv):
-    """No run in --workdir is said before TensorFlow loads."""
-    del argv
-    Workdir(FLAGS.workdir).run_config()
-
-
 def _run(argv):
     del argv
     with cli_common.user_errors():
@@ -55,7 +48,7 @@ def _run(argv):
 
 
 def main(argv=None):
-    cli_common.run(_run, argv, check=_check)
+    cli_common.run(_run, argv, check=cli_common.workdir_holds_a_run)
 
 
 if __name__ == "__main__":

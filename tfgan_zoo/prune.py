@@ -18,7 +18,6 @@ import os
 from absl import flags
 
 from tfgan_zoo import cli_common
-from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
 
 FLAGS = flags.FLAGS
@@ -59,9 +58,8 @@ def _run(argv):
 
 def _check(argv):
     """The checks that need no TensorFlow: the flags, and a run in --workdir."""
-    del argv
     _check_dense_baseline_flags()
-    Workdir(FLAGS.workdir).run_config()
+    cli_common.workdir_holds_a_run(argv)
 
 
 def _check_dense_baseline_flags():

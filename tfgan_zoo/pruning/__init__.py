@@ -34,7 +34,7 @@ _HOMES = {
         "apply_masks", "kept_dense", "prunable_layers", "skipped_layers", "strip", "wrap",
         "wrap_networks"),
     "reporting": ("SparsityLogger", "UpdatePruningStep", "gzipped_size", "report",
-               "write_run_report"),
+                  "write_run_report"),
     "schedule": ("NETWORKS", "SCHEDULES", "GeneratorUpdateSchedule", "default_config",
                  "validate"),
 }
