@@ -51,6 +51,24 @@ def test_a_bad_flag_is_one_line_naming_the_flag_and_what_it_takes(verb, args, me
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("verb, args, message", [
+    ("evaluate", ["--workdir={tmp}"], "error: {tmp} holds no training run (no config.json)"),
+    ("prune", ["--workdir={tmp}"], "error: {tmp} holds no training run (no config.json)"),
+    ("export", ["--workdir={tmp}"], "error: {tmp} holds no training run (no config.json)"),
+    ("generate", ["--source={tmp}", "--out={tmp}/no/x.png"],
+     "error: --out={tmp}/no/x.png: folder {tmp}/no does not exist"),
+    ("train", ["--preset=tiny", "--workdir={tmp}/run", "--config.train.batch_size=-5"],
+     "error: config.train.batch_size must be a positive integer, got -5"),
+])
+def test_what_needs_no_tensorflow_is_refused_before_it_loads(verb, args, message, tmp_path):
+    # --verbosity=0 keeps TensorFlow's start-up lines: had it loaded, they would be here too.
+    result = run_verb(verb, *[a.format(tmp=tmp_path) for a in args], "--verbosity=0")
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(message.format(tmp=tmp_path)), line
+    assert not (tmp_path / "run").exists()
+
+
 def run_filtered(body):
     """Runs `body` (Python, with os imported) inside cli_common.stderr_filtered with TensorFlow's
     start-up noise filter, in a fresh interpreter; returns the finished process."""
