@@ -32,6 +32,10 @@ def get_config(preset=None):
             d_dropout=0.0,
             # none | concat | projection | acgan: class-conditional G and D (labeled data only)
             conditioning="none",
+            # Self-conditioning (tfgan_zoo/self_conditioning.py): K k-means clusters of the
+            # training images condition G and D, as labels would; 0 turns it off. For
+            # unconditional recipes; needs no labels.
+            clusters=0,
         )
     )
 

@@ -15,6 +15,8 @@ schedule read too.
 Class-conditional GANs (`conditioning` other than "none") train on the batch's labels: real
 examples are judged with their own labels, fakes are drawn for uniformly sampled labels. ACGAN's
 discriminator also classifies, and both networks add `aux_weight` times its cross-entropy.
+A self-conditioned GAN (`clusters`) has an unconditional G whose D judges every sample with its
+cluster: a real one's nearest centre, a fake's the cluster G read off its latents.
 
 The module runs to about 450 lines because the train step is one piece: its phases, the critic
 and generator updates, penalties, loss scales and EMA all read the same GAN state.
@@ -22,7 +24,7 @@ and generator updates, penalties, loss scales and EMA all read the same GAN stat
 import tensorflow as tf
 import tf_keras as keras
 
-from tfgan_zoo import latents, losses, spectral_norm
+from tfgan_zoo import latents, losses, self_conditioning, spectral_norm
 from tfgan_zoo.engine import updates
 from tfgan_zoo.engine.progress import ADVERSARIAL, PHASES, PRETRAIN, Progress
 
@@ -62,6 +64,8 @@ class GAN(keras.Model):
         `progress.scheduled[name]`, set at the start of every adversarial step.
       progress: the run's `Progress` (counters and scheduled values); a new one if None.
         Create both in the distribution strategy's scope.
+      clusters: `self_conditioning.Centroids` of a self-conditioned GAN (its G built with a
+        `LatentCluster` layer, its D taking [samples, cluster ids]); None otherwise.
       augment: fn(samples) -> samples applied to everything D sees in training, real and
         generated, with its `tf.random.Generator` as `augment.rng` (`tfgan_zoo.augment`);
         None for no augmentation.
@@ -70,7 +74,7 @@ class GAN(keras.Model):
     def __init__(self, generator, discriminator, *, latent_dim, latent_distribution="normal",
                  d_steps=1, ema_decay=0.0, seed=0, num_classes=0, conditioning="none",
                  feature=None, discriminator_input=None, pretrain_loss=None, schedules=None,
-                 progress=None, augment=None, **kwargs):
+                 progress=None, augment=None, clusters=None, **kwargs):
         super().__init__(**kwargs)
         if conditioning not in CONDITIONINGS:
             raise ValueError(f"conditioning={conditioning!r}; valid: {', '.join(CONDITIONINGS)}")
@@ -81,8 +85,20 @@ class GAN(keras.Model):
         self.conditioning = conditioning
         _check_arity(generator, "generator", conditioning, "inputs",
                      2 if self.conditional else 1)
+        # Self-conditioning: the clusters' centres, which real samples are assigned to; G reads
+        # the cluster of a fake off its latents (see tfgan_zoo/self_conditioning.py).
+        self.clusters = clusters
+        latent_cluster = None
+        if clusters is not None:
+            if self.conditional:
+                raise ValueError("clusters replace class labels: pass conditioning='none'")
+            latent_cluster = self_conditioning.latent_cluster_of(generator)
+            if latent_cluster is None:
+                raise ValueError("a self-conditioned GAN's generator reads the cluster off its "
+                                 "latents: build it with config.model.clusters set")
+        object.__setattr__(self, "_latent_cluster", latent_cluster)  # G's layer, not tracked twice
         _check_arity(discriminator, "discriminator", conditioning, "inputs",
-                     2 if conditioning in ("concat", "projection") else 1)
+                     2 if self._d_takes_labels else 1)
         _check_arity(discriminator, "discriminator", conditioning, "outputs",
                      2 if conditioning == "acgan" else 1)
         self.generator = generator
@@ -210,6 +226,11 @@ class GAN(keras.Model):
         """Whether the networks take class labels."""
         return self.conditioning != "none"
 
+    @property
+    def _d_takes_labels(self):
+        """Whether D takes [samples, class or cluster ids]."""
+        return self.conditioning in ("concat", "projection") or self.clusters is not None
+
     def sample_labels(self, n):
         """Uniformly random class ids int32 [n] from the model's random stream (training)."""
         if not self.conditional:
@@ -247,7 +268,9 @@ class GAN(keras.Model):
             return self._pretrain_step(real, labels)
         self._set_schedules()
         real_slices = interleaved_split(self.discriminator_input(real), self.d_steps)
-        if self.conditional:
+        if self.clusters is not None:
+            labels = self.clusters.of_samples(real)
+        if self.conditional or self.clusters is not None:
             label_slices = interleaved_split(labels, self.d_steps)
         else:
             label_slices = [None] * self.d_steps
@@ -322,7 +345,7 @@ class GAN(keras.Model):
         judges for G, real or generated)."""
         if self.augment is not None:
             x = self.augment(x)
-        if self.conditioning in ("concat", "projection"):
+        if self._d_takes_labels:
             return self.discriminator([x, labels], training=True), None
         if self.conditioning == "acgan":
             logits, class_logits = self.discriminator(x, training=True)
@@ -335,6 +358,8 @@ class GAN(keras.Model):
         labels = self.sample_labels(n) if self.conditional else None
         z = self.sample_latents(n)
         fake = self._run_generator(self.generator, z, labels, True)
+        if self._latent_cluster is not None:
+            labels = self._latent_cluster(z)  # the cluster G was asked for, D's label for it
         return (fake, labels, z) if with_latents else (fake, labels)
 
     def _mode_seeking(self, fake, labels, z):
@@ -343,6 +368,9 @@ class GAN(keras.Model):
         move when z moves: a conditional generator cannot ignore z and draw one image a class.
         """
         z2 = self.sample_latents(tf.shape(z)[0])
+        if self._latent_cluster is not None:  # the same clusters: keep what G reads them off
+            z2 = tf.concat([z[:, :1], z2[:, 1:]], axis=1)
+            labels = None  # G's input is z alone
         fake2 = self._run_generator(self.generator, z2, labels, True)
         ratio = tf.reduce_mean(tf.abs(fake - fake2)) / tf.reduce_mean(tf.abs(z - z2))
         return 1.0 / (ratio + MODE_SEEKING_EPSILON)

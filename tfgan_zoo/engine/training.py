@@ -11,11 +11,12 @@ import shutil
 import tempfile
 import time
 
+import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 from absl import logging
 
-from tfgan_zoo import augment, losses, models, pruning
+from tfgan_zoo import augment, losses, models, pruning, self_conditioning
 from tfgan_zoo import config as config_lib
 from tfgan_zoo.engine import callbacks, checkpoints, cluster, guard
 from tfgan_zoo.engine.gan import GAN
@@ -99,7 +100,7 @@ def build_gan(config, spec, init_weights=None):
               discriminator_input=_optional(family, "discriminator_input", config.model, spec),
               pretrain_loss=_optional(family, "pretrain_loss", config.model, spec),
               schedules=schedules, progress=progress,
-              augment=_augmenter(config, kind))
+              augment=_augmenter(config, kind), clusters=_centroids(family, config, spec))
     gan.compile(d_optimizer, g_optimizer,
                 loss=config.gan.loss, label_smoothing=config.gan.label_smoothing,
                 gp_weight=config.gan.gp_weight, r1_gamma=config.gan.r1_gamma,
@@ -109,6 +110,33 @@ def build_gan(config, spec, init_weights=None):
                 mode_seeking=config.gan.get("mode_seeking", 0.0),
                 pretrain_optimizer=pretrain_optimizer)
     return gan
+
+
+def _centroids(family, config, spec):
+    """The cluster centres of a self-conditioned config (`config.model.clusters`), else None;
+    `fit_clusters` sets them from the data."""
+    count = _optional(family, "num_clusters", config.model)
+    if not count:
+        return None
+    features = int(np.prod(family.sample_shape(config.model, spec)))
+    return self_conditioning.Centroids(count, features)
+
+
+def fit_clusters(gan, config, kind, log):
+    """A self-conditioned GAN's clusters, from k-means on the training data read in its stored
+    order (so every run on the same data, such as a pruning fine-tune of this one, gets the
+    same clusters): the centres, and the cut points of the generators' latents."""
+    if gan.clusters is None:
+        return
+    batches = kind.load(config, 500, shuffle=False, repeat=False, drop_remainder=False)[0]
+    samples = self_conditioning.first_samples(batches, kind.feature)
+    centres, shares = self_conditioning.fit(samples, gan.clusters.num_clusters)
+    gan.clusters.centres.assign(centres)
+    self_conditioning.set_thresholds(
+        [gan.generator, gan.ema_generator],
+        self_conditioning.latent_thresholds(shares, gan.latent_distribution))
+    log(f"Self-conditioning on {len(shares)} k-means clusters of {len(samples)} training "
+        f"samples (shares {shares.min():.0%} to {shares.max():.0%})")
 
 
 def _augmenter(config, kind):
@@ -204,6 +232,7 @@ def _train_as(place, workdir, own, config, log, init_weights):
     with place.strategy.scope():
         gan = build_gan(config, spec, init_weights)
         checkpoint = checkpoints.make(gan)
+    fit_clusters(gan, config, kind, log)  # a resumed run then restores the ones it started with
     manager = tf.train.CheckpointManager(checkpoint, own.checkpoints,
                                          max_to_keep=train_config.keep_checkpoints)
     if own is not workdir:

@@ -12,13 +12,17 @@ Class-conditional variants (`conditioning`, for labeled data with `spec.num_clas
   "projection" D (Miyato and Koyama 2018): [images, label] -> features h ->
     Dense(1)(h) + <Embedding(label), h>.
   "acgan" D (Odena et al. 2017): images -> [logits [B, 1], class logits [B, num_classes]].
+
+Self-conditioned (`clusters` K > 0, unconditional data or not; tfgan_zoo/self_conditioning.py):
+  G: z -> the cluster read off z (LatentCluster) -> Embedding concatenated with z -> the same
+    network; still a function of z alone. D: [images, cluster] -> the projection D over K.
 """
 import math
 
 import tensorflow as tf
 import tf_keras as keras
 
-from tfgan_zoo import latents
+from tfgan_zoo import latents, self_conditioning
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.models import _conditioning as _conditioning_lib
 from tfgan_zoo.models._conditioning import conditioning as _conditioning
@@ -62,6 +66,19 @@ def validate(cfg):
     if _conditioning(cfg) not in CONDITIONINGS:
         raise ZooError(f"config.model.conditioning={_conditioning(cfg)!r}; "
                        f"valid: {', '.join(CONDITIONINGS)}")
+    clusters = num_clusters(cfg)
+    if clusters == 1 or clusters < 0:
+        raise ZooError(f"config.model.clusters={clusters}: use 0 (off) or at least 2")
+    if clusters and _conditioning(cfg) != "none":
+        raise ZooError(f"config.model.clusters={clusters} conditions on clusters of the data "
+                       f"in place of its labels; conditioning={_conditioning(cfg)!r} already "
+                       "conditions on labels: set one of them to off (clusters=0 or "
+                       "conditioning=none)")
+
+
+def num_clusters(cfg):
+    """config.model.clusters: K for self-conditioning, 0 off (configs from before it: off)."""
+    return cfg.get("clusters", 0)
 
 
 def latent_prior(cfg, spec=None):
@@ -102,6 +119,11 @@ def build_generator(cfg, spec):
     channels = cfg.base_channels * 2 ** (ups - 1)
     z = keras.Input((cfg.latent_dim,), name="z")
     inputs, x = z, z
+    if num_clusters(cfg):
+        cluster = self_conditioning.LatentCluster(num_clusters(cfg), name="latent_cluster")(z)
+        embedded = keras.layers.Embedding(num_clusters(cfg), cfg.latent_dim,
+                                          name="cluster_embedding")(cluster)
+        x = keras.layers.Concatenate(name="z_and_cluster")([z, embedded])
     if num_classes:
         label = keras.Input((), dtype="int32", name="label")
         embedded = keras.layers.Embedding(num_classes, cfg.latent_dim, name="label_embedding")
@@ -130,9 +152,12 @@ def build_discriminator(cfg, spec):
     """images [B, R, R, spec.channels] in [-1, 1] -> logits [B, 1], float32.
 
     "concat" and "projection" take [images, label int32 [B]]; "acgan" takes images and returns
-    [logits [B, 1], class logits [B, spec.num_classes]], both float32.
+    [logits [B, 1], class logits [B, spec.num_classes]], both float32. A self-conditioned one
+    (`clusters`) is the projection D over the clusters: [images, cluster int32 [B]].
     """
     conditioning, num_classes = _conditioning(cfg), _num_classes(cfg, spec)
+    if num_clusters(cfg):
+        conditioning, num_classes = "projection", num_clusters(cfg)
     _, downs = _start_size_and_upsamplings(cfg.resolution)
     images = keras.Input((cfg.resolution, cfg.resolution, spec.channels), name="images")
     inputs, x = images, images

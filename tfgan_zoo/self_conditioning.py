@@ -1,0 +1,127 @@
+"""Self-conditioning on clusters of the training data, against the blurred in-between samples of
+an unconditional GAN on a small dataset.
+
+After Liu et al., "Diverse Image Generation via Self-Conditioned GANs" (CVPR 2020): the real
+samples are clustered (here k-means on pixels, once, before training), and both networks are
+conditioned on the cluster as a class-conditional GAN is on its labels. G is told which
+cluster to draw and D, a projection discriminator, judges a sample as one of that cluster, so
+G splits its latent space into parts, one per cluster, instead of morphing one digit into the
+next through shapes that are no digit. No labels are used: it works on any folder of images.
+
+G stays a function of its latents alone, so sampling, evaluation and every export see an
+unconditional generator: the cluster is read off the first latent coordinate (`LatentCluster`),
+cut at thresholds that give each cluster its share of the training data under the latent
+prior. D receives the cluster of each sample: for a real one, its nearest centroid
+(`Centroids`); for a generated one, the cluster G was asked for.
+"""
+import statistics
+
+import numpy as np
+import tensorflow as tf
+import tf_keras as keras
+
+# Samples k-means is fitted on, at most: enough for ten clusters, seconds on a CPU.
+MAX_FIT_SAMPLES = 10_000
+KMEANS_RESTARTS = 10
+
+
+def fit(samples, num_clusters, seed=0):
+    """k-means on `samples` [N, ...] (flattened) -> (centroids float32 [K, F], the share of
+    the samples in each cluster float64 [K])."""
+    from sklearn.cluster import KMeans  # scikit-learn ships the default dataset too
+
+    flat = np.asarray(samples, np.float32).reshape(len(samples), -1)
+    if len(flat) < num_clusters:
+        raise ValueError(f"{num_clusters} clusters need at least as many samples; "
+                         f"got {len(flat)}")
+    kmeans = KMeans(num_clusters, n_init=KMEANS_RESTARTS, random_state=seed).fit(flat)
+    shares = np.bincount(kmeans.labels_, minlength=num_clusters) / len(flat)
+    return kmeans.cluster_centers_.astype(np.float32), shares
+
+
+def latent_thresholds(shares, distribution):
+    """The K-1 cut points on the first latent coordinate that give cluster k the probability
+    shares[k] under the prior: N(0, 1) ("normal") or U[-1, 1] ("uniform")."""
+    cumulative = np.clip(np.cumsum(shares)[:-1], 1e-6, 1 - 1e-6)
+    if distribution == "uniform":
+        return (2.0 * cumulative - 1.0).astype(np.float32)
+    normal = statistics.NormalDist()
+    return np.array([normal.inv_cdf(p) for p in cumulative], np.float32)
+
+
+@keras.utils.register_keras_serializable(package="tfgan_zoo")
+class LatentCluster(keras.layers.Layer):
+    """latents [B, D] -> the cluster each asks for, int32 [B]: how many thresholds the first
+    coordinate exceeds. The thresholds are a weight of the generator (set by `set_thresholds`
+    before training, then checkpointed and exported with it), not trained."""
+
+    def __init__(self, num_clusters, **kwargs):
+        super().__init__(**kwargs)
+        self.num_clusters = num_clusters
+
+    def build(self, input_shape):
+        # Until set from the data: equal shares under N(0, 1).
+        start = latent_thresholds(np.full(self.num_clusters, 1 / self.num_clusters), "normal")
+        self.thresholds = self.add_weight(
+            name="thresholds", shape=(self.num_clusters - 1,), dtype="float32",
+            initializer=keras.initializers.Constant(start), trainable=False)
+        super().build(input_shape)
+
+    def call(self, z):
+        first = tf.cast(z[:, :1], tf.float32)
+        above = tf.cast(first > self.thresholds[tf.newaxis, :], tf.int32)
+        return tf.reduce_sum(above, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return tf.TensorShape(input_shape[:1])
+
+    def get_config(self):
+        return {**super().get_config(), "num_clusters": self.num_clusters}
+
+
+def latent_cluster_of(network):
+    """The `LatentCluster` layer of a generator (looked for inside wrappers such as TF-MOT's),
+    or None."""
+    for layer in network.layers:
+        inner = getattr(layer, "layer", layer)
+        if isinstance(inner, LatentCluster):
+            return inner
+    return None
+
+
+def set_thresholds(networks, thresholds):
+    """Sets the cut points of every generator in `networks` (None entries skipped)."""
+    for network in networks:
+        if network is not None:
+            latent_cluster_of(network).thresholds.assign(thresholds)
+
+
+class Centroids(tf.Module):
+    """The cluster centres [K, F] of the real samples; `of_samples` gives each sample its
+    nearest one. A variable, so that a resumed run, or another worker, assigns real samples to
+    the clusters the run started with."""
+
+    def __init__(self, num_clusters, num_features, name="centroids"):
+        super().__init__(name=name)
+        self.num_clusters = num_clusters
+        self.centres = tf.Variable(tf.zeros((num_clusters, num_features)), trainable=False,
+                                   name="centres")
+
+    def of_samples(self, samples):
+        """samples [B, ...] -> the index of each one's nearest centre, int32 [B]."""
+        flat = tf.reshape(tf.cast(samples, tf.float32), [tf.shape(samples)[0], -1])
+        # |x - c|^2 without the |x|^2 that every centre shares.
+        distances = (tf.reduce_sum(self.centres ** 2, axis=-1)[tf.newaxis, :]
+                     - 2.0 * tf.matmul(flat, self.centres, transpose_b=True))
+        return tf.argmin(distances, axis=-1, output_type=tf.int32)
+
+
+def first_samples(batches, feature, limit=MAX_FIT_SAMPLES):
+    """NumPy samples [N <= limit, ...] from the start of `batches` ({feature: [B, ...]})."""
+    taken, count = [], 0
+    for batch in batches:
+        taken.append(batch[feature].numpy())
+        count += len(taken[-1])
+        if count >= limit:
+            break
+    return np.concatenate(taken)[:limit]
