@@ -131,6 +131,21 @@ def test_int8_check_fails_on_all_zero_output(unconditional):
         tflite.check(paths["int8"], zeros, "int8", kind=image_kind.KIND, z=_latents(8, 64))
 
 
+def test_int8_is_compared_at_the_latents_its_input_rounds_to(unconditional):
+    # The file rounds float latents to its input's int8 grid; at the rounded latents it gives
+    # exactly what it gives at the raw ones, and those are what Keras is compared at (a
+    # generator with cut points in z, tfgan_zoo/self_conditioning.py, needs it).
+    _, paths = unconditional
+    z = _latents(8, 64)
+    seen = tflite.latents_as_seen(paths["int8"], z)
+    step = np.abs(seen - z).max()
+    assert 0 < step < 0.05  # rounded, by at most half a step of the int8 grid of about N(0, 1)
+    gaps = np.diff(np.unique(seen)) / np.diff(np.unique(seen)).min()
+    np.testing.assert_allclose(gaps, np.round(gaps), atol=1e-3)  # all on one even grid
+    np.testing.assert_array_equal(tflite.run(paths["int8"], seen), tflite.run(paths["int8"], z))
+    np.testing.assert_array_equal(tflite.latents_as_seen(paths["float32"], z), z)
+
+
 def test_run_chunks_over_the_fixed_batch(unconditional, conditional):
     _, paths = unconditional
     z = _latents(3, 64)
