@@ -29,9 +29,11 @@ def weights(*networks):
 
 # dcgan: batch norm, EMA, here also a gradient penalty and two critic updates on interleaved
 # slices; cgan and acgan: labels drawn with the latents, projection and auxiliary losses;
-# relgan: text, the scheduled beta, dropout, clipped Adam, a loss that reads D(real).
+# relgan: text, the scheduled beta, dropout, clipped Adam, a loss that reads D(real);
+# self-conditioned dcgan: clusters of reals and of latents, mode seeking within a cluster.
 @pytest.mark.parametrize("item, overrides", [
     ("dcgan", {"gan.gp_weight": 10.0, "gan.d_steps": 2}), ("cgan", {}), ("acgan", {}),
+    ("dcgan", {"model.clusters": 3, "gan.mode_seeking": 1.0, "gan.d_steps": 2}),
     ("relgan", {}),
 ])
 def test_hand_loop_step_ends_with_the_zoo_s_weights(item, overrides):
@@ -43,7 +45,12 @@ def test_hand_loop_step_ends_with_the_zoo_s_weights(item, overrides):
     tf.keras.utils.set_random_seed(config.train.seed)
     dataset, spec = kind.load(config, config.train.batch_size * config.gan.d_steps)
     gan = training.build_gan(config, spec)
-    hand = HandLoop(config, spec, (gan.generator.get_weights(), gan.discriminator.get_weights()))
+    if gan.clusters is not None:  # centres as fit_clusters would set them
+        gan.clusters.centres.assign(np.random.default_rng(0).uniform(
+            -1, 1, gan.clusters.centres.shape).astype(np.float32))
+    centres = gan.clusters.centres.numpy() if gan.clusters is not None else None
+    hand = HandLoop(config, spec, (gan.generator.get_weights(), gan.discriminator.get_weights()),
+                    centres=centres)
     before = weights(gan.generator, gan.discriminator)
     batch = next(iter(dataset))
 

@@ -91,12 +91,13 @@ def benchmark_model(config, precisions, steps, rounds, breakdown, scratch, limit
                 log(f"{config.model_name} {precision}: skipped, {report['skipped'][precision]}")
                 continue
             weights = (gan.generator.get_weights(), gan.discriminator.get_weights())
-            hand = HandLoop(config, spec, weights)
+            centres = gan.clusters.centres.numpy() if gan.clusters is not None else None
+            hand = HandLoop(config, spec, weights, centres=centres)
         if precision == "float32":
             reference = hand
         elif reference is None:
             with precision_policy("float32"):
-                reference = HandLoop(config, spec, weights)
+                reference = HandLoop(config, spec, weights, centres=centres)
         contest = Contest(config, spec, kind, gan, hand, scratch)
         contest.add_main(reference)
         if not report["precisions"]:  # input costs the same in every precision: once
@@ -178,7 +179,9 @@ class Contest:
     def add_breakdown(self, weights):
         """The steps between the hand loop and the zoo (build under the precision's policy)."""
         self.zoo_step = tf.function(self.gan.train_step)
-        guarded = HandLoop(self.config, self.spec, weights, guarded=True)
+        clusters = self.gan.clusters
+        guarded = HandLoop(self.config, self.spec, weights, guarded=True,
+                           centres=clusters.centres.numpy() if clusters is not None else None)
         self.loops += [fit_loop("zoo_fit_only", self.gan, self.pipeline(),
                                 self.config.train.log_every, []),
                        plain_loop("zoo_step_only", self.zoo_step, _iterator(self.pipeline())),

@@ -6,7 +6,7 @@ import tfgan_zoo  # noqa: F401  # isort: skip  (must precede TensorFlow)
 import tensorflow as tf
 import tf_keras as keras
 
-from tfgan_zoo import losses, models, spectral_norm
+from tfgan_zoo import losses, models, self_conditioning, spectral_norm
 from tfgan_zoo.engine import training, updates
 from tfgan_zoo.engine.gan import interleaved_split
 from tfgan_zoo.models._conditioning import conditioning
@@ -30,9 +30,12 @@ class HandLoop:
 
     guarded: apply every update through the engine's `updates.apply_if_finite` instead (to
     measure what that costs).
+    centres: a self-conditioned config's cluster centres [K, F] (the engine GAN's
+    `clusters.centres`): real samples are judged with the nearest one's cluster, fakes with the
+    one G read off their latents.
     """
 
-    def __init__(self, config, spec, weights, guarded=False):
+    def __init__(self, config, spec, weights, guarded=False, centres=None):
         family = models.get_family(config.model_name)
         self.generator = family.build_generator(config.model, spec)
         self.discriminator = family.build_discriminator(config.model, spec)
@@ -44,6 +47,11 @@ class HandLoop:
         self.prior = family.latent_prior(config.model, spec)
         self.conditioning = conditioning(config.model)
         self.num_classes = spec.num_classes
+        self.centroids = self.latent_cluster = None
+        if centres is not None:
+            self.centroids = self_conditioning.Centroids(*centres.shape)
+            self.centroids.centres.assign(centres)
+            self.latent_cluster = self_conditioning.latent_cluster_of(self.generator)
         self.gan = config.gan
         self.loss = losses.get_loss(config.gan.loss)
         self.d_optimizer = _optimizer(config.optimizer.d, self.discriminator)
@@ -83,8 +91,12 @@ class HandLoop:
             self.scheduled[name].assign(tf.cast(schedule(self.steps_done), tf.float32))
         # The engine's slicing, so that the critic updates see the same examples.
         reals = interleaved_split(self.to_critic(batch[self.feature]), self.gan.d_steps)
-        labels = (interleaved_split(tf.cast(batch["label"], tf.int32), self.gan.d_steps)
-                  if self.conditional else [None] * self.gan.d_steps)
+        labels = [None] * self.gan.d_steps
+        if self.conditional:
+            labels = interleaved_split(tf.cast(batch["label"], tf.int32), self.gan.d_steps)
+        if self.centroids is not None:
+            labels = interleaved_split(self.centroids.of_samples(batch[self.feature]),
+                                       self.gan.d_steps)
         for real, real_labels in zip(reals, labels, strict=True):
             d_loss = self._discriminator_step(real, real_labels)
         g_loss = self._generator_step(reals[-1], labels[-1])
@@ -98,14 +110,17 @@ class HandLoop:
         labels = (self.rng.uniform((n,), 0, self.num_classes, dtype=tf.int32)
                   if self.conditional else None)
         z = self.prior.sample(self.rng, n)
-        return self._draw(z, labels), labels, z
+        fake = self._draw(z, labels)
+        if self.latent_cluster is not None:
+            labels = self.latent_cluster(z)
+        return fake, labels, z
 
     def _draw(self, z, labels):
         return self.generator([z, labels] if self.conditional else z, training=True)
 
     def _critic(self, x, labels):
         """D in training mode -> (logits, class logits or None)."""
-        if self.conditioning in ("concat", "projection"):
+        if self.conditioning in ("concat", "projection") or self.centroids is not None:
             return self.discriminator([x, labels], training=True), None
         if self.conditioning == "acgan":
             logits, class_logits = self.discriminator(x, training=True)
@@ -159,6 +174,8 @@ class HandLoop:
                 total += g_weight * losses.class_loss(fake_labels, fake_classes)
             if self.gan.get("mode_seeking", 0.0) > 0:  # MSGAN: same labels, other latents
                 z2 = self.prior.sample(self.rng, tf.shape(z)[0])
+                if self.latent_cluster is not None:  # the same clusters
+                    z2 = tf.concat([z[:, :1], z2[:, 1:]], axis=1)
                 spread = (tf.reduce_mean(tf.abs(fake - self._draw(z2, fake_labels)))
                           / tf.reduce_mean(tf.abs(z - z2)))
                 total += self.gan.mode_seeking / (spread + 1e-5)
