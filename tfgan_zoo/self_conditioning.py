@@ -96,6 +96,12 @@ def set_thresholds(networks, thresholds):
             latent_cluster_of(network).thresholds.assign(thresholds)
 
 
+def centroids_for(count, sample_shape):
+    """Centroids for `count` clusters of samples of `sample_shape`, to be fitted (`fit_gan`);
+    None for 0 clusters (no self-conditioning)."""
+    return Centroids(count, int(np.prod(sample_shape))) if count else None
+
+
 class Centroids(tf.Module):
     """The cluster centres [K, F] of the real samples; `of_samples` gives each sample its
     nearest one. A variable, so that a resumed run, or another worker, assigns real samples to
@@ -125,3 +131,15 @@ def first_samples(batches, feature, limit=MAX_FIT_SAMPLES):
         if count >= limit:
             break
     return np.concatenate(taken)[:limit]
+
+
+def fit_gan(gan, batches, feature, log):
+    """Fits a self-conditioned GAN's clusters on `batches` ({feature: [B, ...]}, the training
+    data): the centres, and the cut points of its generators' latents."""
+    samples = first_samples(batches, feature)
+    centres, shares = fit(samples, gan.clusters.num_clusters)
+    gan.clusters.centres.assign(centres)
+    set_thresholds([gan.generator, gan.ema_generator],
+                   latent_thresholds(shares, gan.latent_distribution))
+    log(f"Self-conditioning on {len(shares)} k-means clusters of {len(samples)} training "
+        f"samples (shares {shares.min():.0%} to {shares.max():.0%})")

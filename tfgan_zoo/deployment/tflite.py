@@ -28,6 +28,9 @@ tfgan_zoo.kinds.image.TOLERANCES; text by identical token ids, on the builtin ke
 
 The child loads the generator with every model family imported, so that the custom layers of a
 family (relgan's) are registered with Keras.
+
+The module runs to about 450 lines because both sides of a conversion live here: what the child
+writes (modes, calibration, integer-only ops) is what the parent's check and `run` read back.
 """
 import argparse
 import json

@@ -11,7 +11,6 @@ import shutil
 import tempfile
 import time
 
-import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 from absl import logging
@@ -100,7 +99,10 @@ def build_gan(config, spec, init_weights=None):
               discriminator_input=_optional(family, "discriminator_input", config.model, spec),
               pretrain_loss=_optional(family, "pretrain_loss", config.model, spec),
               schedules=schedules, progress=progress,
-              augment=_augmenter(config, kind), clusters=_centroids(family, config, spec))
+              augment=_augmenter(config, kind),
+              clusters=self_conditioning.centroids_for(  # fitted by `fit_clusters`
+                  _optional(family, "num_clusters", config.model) or 0,
+                  family.sample_shape(config.model, spec)))
     gan.compile(d_optimizer, g_optimizer,
                 loss=config.gan.loss, label_smoothing=config.gan.label_smoothing,
                 gp_weight=config.gan.gp_weight, r1_gamma=config.gan.r1_gamma,
@@ -112,31 +114,12 @@ def build_gan(config, spec, init_weights=None):
     return gan
 
 
-def _centroids(family, config, spec):
-    """The cluster centres of a self-conditioned config (`config.model.clusters`), else None;
-    `fit_clusters` sets them from the data."""
-    count = _optional(family, "num_clusters", config.model)
-    if not count:
-        return None
-    features = int(np.prod(family.sample_shape(config.model, spec)))
-    return self_conditioning.Centroids(count, features)
-
-
 def fit_clusters(gan, config, kind, log):
-    """A self-conditioned GAN's clusters, from k-means on the training data read in its stored
-    order (so every run on the same data, such as a pruning fine-tune of this one, gets the
-    same clusters): the centres, and the cut points of the generators' latents."""
-    if gan.clusters is None:
-        return
-    batches = kind.load(config, 500, shuffle=False, repeat=False, drop_remainder=False)[0]
-    samples = self_conditioning.first_samples(batches, kind.feature)
-    centres, shares = self_conditioning.fit(samples, gan.clusters.num_clusters)
-    gan.clusters.centres.assign(centres)
-    self_conditioning.set_thresholds(
-        [gan.generator, gan.ema_generator],
-        self_conditioning.latent_thresholds(shares, gan.latent_distribution))
-    log(f"Self-conditioning on {len(shares)} k-means clusters of {len(samples)} training "
-        f"samples (shares {shares.min():.0%} to {shares.max():.0%})")
+    """A self-conditioned GAN's clusters, fitted on the training data in its stored order (so
+    every run on the same data, such as a pruning fine-tune of this one, gets the same)."""
+    if gan.clusters is not None:
+        batches = kind.load(config, 500, shuffle=False, repeat=False, drop_remainder=False)[0]
+        self_conditioning.fit_gan(gan, batches, kind.feature, log)
 
 
 def _augmenter(config, kind):
