@@ -9,7 +9,7 @@ the image alone and has two heads, real/fake logits and class logits. Both netwo
 `gan.aux_weight` (1.0, the paper's equal weighting) times the classification cross-entropy:
 D on real images, G on its own, so G learns to draw the class it was asked for. TensorBoard
 shows it as train/d_aux, train/g_aux and train/aux_accuracy (D on real labels). Everything else
-is the DCGAN recipe of configs/dcgan.py. Needs a labeled dataset.
+is the plain DCGAN recipe (`dcgan.plain_config`). Needs a labeled dataset.
 
 Two departures from the paper, against ACGAN's two known collapses, both seen here with the
 paper's recipe: (1) D's class head also learned from generated images, so the two networks
@@ -25,7 +25,7 @@ PRESETS = dcgan.PRESETS
 
 
 def get_config(preset=None):
-    config = dcgan.get_config(preset)
+    config = dcgan.plain_config(preset)
     config.model.conditioning = "acgan"
     # Against the two collapses below: D's class head learns from real images only, so G cannot
     # agree with it on cues a reader cannot see, and MSGAN's mode-seeking term keeps samples

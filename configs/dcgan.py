@@ -1,8 +1,16 @@
-"""DCGAN (Radford et al. 2016) on the embedded handwritten digits.
+"""DCGAN (Radford et al. 2016) on the embedded handwritten digits, self-conditioned.
 
 Train it:
-  python -m tfgan_zoo.train --model=dcgan                 # about 4 minutes on 2 CPU cores
+  python -m tfgan_zoo.train --model=dcgan                 # about 8 minutes on 2 CPU cores
   python -m tfgan_zoo.train --model=dcgan --preset=tiny   # a few seconds: smoke test, CI
+
+The default run is the DCGAN networks and losses self-conditioned on 10 k-means clusters of the
+training images (Liu et al. 2020; tfgan_zoo/self_conditioning.py): G reads a cluster off its
+first latent and D, a projection discriminator, judges each image with its cluster. No labels
+are used. Over seeds 0-2 it took the plain recipe's FID from 75.7-81.2 to 31.3-36.8 and its
+precision from 0.52-0.56 to 0.79-0.80, recall staying at 0.71-0.76 (the README's zoo table). `plain_config` is Radford et
+al.'s recipe as it was (also `--config.model.clusters=0 --config.gan.mode_seeking=0`), which the
+other image recipes build on.
 
 The default run needs no internet: `sklearn_digits` is the 1,797 real 8x8 digits that ship
 inside scikit-learn, upscaled to 28x28. Any value can be overridden from the command line,
@@ -13,10 +21,28 @@ from ml_collections import config_dict
 from tfgan_zoo import config as config_lib
 
 PRESETS = ("tiny",)
+# The default run's self-conditioning (tfgan_zoo/self_conditioning.py): one cluster per digit
+# the data is known to hold, though k-means is not told the labels; MSGAN's term within each
+# cluster (see configs/cgan.py).
+SELF_CONDITIONING_CLUSTERS = 10
+SELF_CONDITIONING_MODE_SEEKING = 1.0  # without it (seed 0): recall 0.24, one style a cluster
 
 
 def get_config(preset=None):
-    """Returns the DCGAN config; `preset="tiny"` is the cheap variant for tests and laptops."""
+    """The default DCGAN run: `plain_config` self-conditioned on SELF_CONDITIONING_CLUSTERS
+    clusters of the training images; `preset="tiny"` is the cheap variant for tests and laptops,
+    and leaves self-conditioning off (its k-means would take as long as its training;
+    tests/test_self_conditioning.py trains a self-conditioned tiny run)."""
+    config = plain_config(preset)
+    if preset != "tiny":
+        config.model.clusters = SELF_CONDITIONING_CLUSTERS
+        config.gan.mode_seeking = SELF_CONDITIONING_MODE_SEEKING
+    return config
+
+
+def plain_config(preset=None):
+    """Radford et al.'s DCGAN recipe at the zoo's scale, without self-conditioning: what every
+    other image recipe (lsgan, sngan, wgan_gp, cgan, acgan) changes one part of."""
     config = config_dict.ConfigDict()
     config.model_name = "dcgan"  # the family module: tfgan_zoo/models/dcgan.py
 

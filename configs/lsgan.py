@@ -12,6 +12,6 @@ PRESETS = dcgan.PRESETS
 
 
 def get_config(preset=None):
-    config = dcgan.get_config(preset)
+    config = dcgan.plain_config(preset)
     config.gan.loss = "least_squares"
     return config

@@ -13,7 +13,7 @@ PRESETS = dcgan.PRESETS
 
 
 def get_config(preset=None):
-    config = dcgan.get_config(preset)
+    config = dcgan.plain_config(preset)
     config.model.d_norm = "spectral"
     config.gan.loss = "hinge"
     return config

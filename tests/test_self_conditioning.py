@@ -188,3 +188,10 @@ def test_the_exported_generator_takes_latents_alone_and_matches_keras(clustered_
     run = runs.load(clustered_run[0], "latest")
     images = served["images_float"].numpy()
     np.testing.assert_allclose(images, run.gan.generate(z).numpy(), atol=1e-5)
+
+
+def test_only_the_default_dcgan_run_is_self_conditioned():
+    assert config_lib.load("dcgan").model.clusters == 10
+    assert config_lib.load("dcgan", "tiny").model.clusters == 0
+    for name in ("lsgan", "sngan", "wgan_gp", "cgan", "acgan"):
+        assert config_lib.load(name).model.clusters == 0, name

@@ -72,3 +72,19 @@ def test_a_new_sample_rate_is_refused_naming_it(tmp_path):
     with pytest.raises(ZooError, match=r"different config.data.sample_rate \(data.sample_rate: "
                                        r"saved 16000, now 8000\); use a new --workdir"):
         workdir.check(changed)
+
+
+def test_a_run_saved_before_self_conditioning_is_not_resumed_self_conditioned(tmp_path):
+    # Keys a saved config lacks mostly mean their new defaults; not model.clusters, which the
+    # default dcgan run now sets: such a run was plain, and its checkpoints hold plain networks.
+    saved = config_lib.load("dcgan")
+    saved.model.clusters = 0
+    workdir = Workdir(str(tmp_path / "run"))
+    workdir.create(saved)
+    config_path = tmp_path / "run" / "config.json"
+    as_saved = config_path.read_text()
+    config_path.write_text(as_saved.replace('"clusters": 0,', ""))
+    assert "clusters" not in config_path.read_text()
+    with pytest.raises(ZooError, match=r"model.clusters: saved 0, now 10"):
+        workdir.check(config_lib.load("dcgan"))
+    workdir.check(saved)  # the plain settings resume it

@@ -65,6 +65,7 @@ class Workdir:
         if saved is None:
             return
         new = json.loads(config_lib.to_json(config))
+        saved = _with_values_before_keys_existed(saved, new)
         for key in FIXED_KEYS:
             old_value, new_value = _get(saved, key), _get(new, key)
             if _differs(old_value, new_value):
@@ -103,6 +104,19 @@ def _get(tree, dotted):
     for key in dotted.split("."):
         tree = tree.get(key) if isinstance(tree, dict) else None
     return tree
+
+
+# Keys whose absence from a saved config does not mean the new default: a run saved before
+# model.clusters existed was not self-conditioned, though the default dcgan run now is.
+_BEFORE_THEY_EXISTED = {("model", "clusters"): 0}
+
+
+def _with_values_before_keys_existed(saved, new):
+    """`saved` with the value of each key of _BEFORE_THEY_EXISTED it lacks and `new` has."""
+    for (section, key), value in _BEFORE_THEY_EXISTED.items():
+        if key in new.get(section, {}) and key not in saved.get(section, {}):
+            saved = {**saved, section: {**saved.get(section, {}), key: value}}
+    return saved
 
 
 def _differs(saved, new):
