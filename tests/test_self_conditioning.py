@@ -59,7 +59,8 @@ def test_kmeans_finds_separated_groups_and_their_shares():
     assert sorted(order) == [0, 1, 2]
     np.testing.assert_allclose(found[order], centres, atol=0.1)
     np.testing.assert_allclose(shares[order], [0.5, 0.3, 0.2])
-    with pytest.raises(ValueError, match="3 clusters need at least as many samples"):
+    with pytest.raises(ZooError, match=r"config.model.clusters=3 needs at least as many "
+                                       r"training samples; the data has 2: lower it, or set it"):
         self_conditioning.fit(samples[:2], 3)
 
 

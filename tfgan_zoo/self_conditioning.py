@@ -20,6 +20,8 @@ import numpy as np
 import tensorflow as tf
 import tf_keras as keras
 
+from tfgan_zoo.errors import ZooError
+
 # Samples k-means is fitted on, at most: enough for ten clusters, seconds on a CPU.
 MAX_FIT_SAMPLES = 10_000
 KMEANS_RESTARTS = 10
@@ -32,8 +34,8 @@ def fit(samples, num_clusters, seed=0):
 
     flat = np.asarray(samples, np.float32).reshape(len(samples), -1)
     if len(flat) < num_clusters:
-        raise ValueError(f"{num_clusters} clusters need at least as many samples; "
-                         f"got {len(flat)}")
+        raise ZooError(f"config.model.clusters={num_clusters} needs at least as many training "
+                       f"samples; the data has {len(flat)}: lower it, or set it to 0")
     kmeans = KMeans(num_clusters, n_init=KMEANS_RESTARTS, random_state=seed).fit(flat)
     shares = np.bincount(kmeans.labels_, minlength=num_clusters) / len(flat)
     return kmeans.cluster_centers_.astype(np.float32), shares
