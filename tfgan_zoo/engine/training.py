@@ -215,7 +215,6 @@ def _train_as(place, workdir, own, config, log, init_weights):
     with place.strategy.scope():
         gan = build_gan(config, spec, init_weights)
         checkpoint = checkpoints.make(gan)
-    fit_clusters(gan, config, kind, log)  # a resumed run then restores the ones it started with
     manager = tf.train.CheckpointManager(checkpoint, own.checkpoints,
                                          max_to_keep=train_config.keep_checkpoints)
     if own is not workdir:
@@ -224,6 +223,8 @@ def _train_as(place, workdir, own, config, log, init_weights):
         restore_from = manager
     if checkpoints.restore_latest(checkpoint, restore_from, log):
         _set_learning_rates(gan, config)
+    else:  # a resumed run restored the clusters it started with
+        fit_clusters(gan, config, kind, log)
     start_step = int(gan.progress.step.numpy())
     result = RunResult(workdir, start_step, start_step, 0.0, spec,
                        latest_sample=kind.latest_sample(own.samples), worker=place.worker,
