@@ -90,8 +90,11 @@ def plain_config(preset=None):
             aux_weight=1.0,
             aux_fake=True,
             g_aux_weight=config_dict.placeholder(float),
-            # MSGAN's mode-seeking term in G's loss (0: off): against conditional collapse
+            # MSGAN's mode-seeking term in G's loss (0: off): against conditional collapse.
+            # Its pairs: second_batch (G draws a second batch for the same labels, an extra
+            # pass) or batch_halves (the halves of G's batch, drawn for the same labels)
             mode_seeking=0.0,
+            mode_seeking_pairs="second_batch",
             # D's inputs, real and generated, augmented differentiably (tfgan_zoo/augment.py):
             # "" (off) or a list such as "translation,cutout"
             augment="",

@@ -30,10 +30,12 @@ def weights(*networks):
 # dcgan: batch norm, EMA, here also a gradient penalty and two critic updates on interleaved
 # slices; cgan and acgan: labels drawn with the latents, projection and auxiliary losses;
 # relgan: text, the scheduled beta, dropout, clipped Adam, a loss that reads D(real);
-# self-conditioned dcgan: clusters of reals and of latents, mode seeking within a cluster.
+# self-conditioned dcgan: clusters of reals and of latents, mode seeking within a cluster (cgan's
+# between two batches, the default dcgan's between the halves of one).
 @pytest.mark.parametrize("item, overrides", [
     ("dcgan", {"gan.gp_weight": 10.0, "gan.d_steps": 2}), ("cgan", {}), ("acgan", {}),
-    ("dcgan", {"model.clusters": 3, "gan.mode_seeking": 1.0, "gan.d_steps": 2}),
+    ("dcgan", {"model.clusters": 3, "gan.mode_seeking": 1.0,
+               "gan.mode_seeking_pairs": "batch_halves", "gan.d_steps": 2}),
     ("relgan", {}),
 ])
 def test_hand_loop_step_ends_with_the_zoo_s_weights(item, overrides):

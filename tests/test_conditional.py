@@ -11,6 +11,7 @@ import tf_keras as keras
 from tfgan_zoo import config as config_lib
 from tfgan_zoo import losses
 from tfgan_zoo.engine.gan import GAN
+from tfgan_zoo.errors import ZooError
 from tfgan_zoo.models import dcgan
 
 CLASSES = 3
@@ -129,6 +130,62 @@ def test_mode_seeking_term_is_latent_over_sample_distance():
     logs = make_gan("concat", compile_kwargs=dict(mode_seeking=1.0)).train_step(image_batch(16))
     assert 0 < float(logs["mode_seeking"]) < 1e3
     assert "mode_seeking" not in make_gan("concat").train_step(image_batch(16))
+
+
+def generator_passes(gan):
+    """A list that `gan` appends a generator's batch size to each time it runs the trained
+    generator (eagerly)."""
+    sizes, run = [], gan._run_generator
+
+    def counted(network, z, labels, training):
+        if network is gan.generator:
+            sizes.append(int(z.shape[0]))
+        return run(network, z, labels, training)
+
+    object.__setattr__(gan, "_run_generator", counted)
+    return sizes
+
+
+@pytest.mark.parametrize("pairs, passes", [("second_batch", [16, 16, 16]),
+                                           ("batch_halves", [16, 16])])
+def test_mode_seeking_pairs_cost_a_second_pass_or_none(pairs, passes):
+    gan = make_gan("concat", compile_kwargs=dict(mode_seeking=1.0, mode_seeking_pairs=pairs))
+    sizes = generator_passes(gan)
+    logs = gan.train_step(image_batch(16))
+    assert sizes == passes  # D's step, G's step, and with second_batch G's second batch
+    assert 0 < float(logs["mode_seeking"]) < 1e3
+
+
+@pytest.mark.parametrize("n", [16, 7])
+def test_batch_halves_are_drawn_for_the_same_labels(n):
+    gan = make_gan("concat", compile_kwargs=dict(mode_seeking=1.0,
+                                                  mode_seeking_pairs="batch_halves"))
+    _, labels, z = gan._fake(n, with_latents=True, paired=True)
+    half = n // 2
+    np.testing.assert_array_equal(labels[:half], labels[half:2 * half])
+    assert not np.allclose(z[:half], z[half:2 * half])  # other latents for the same labels
+    # Over many draws every label appears in either half: the pairing keeps labels uniform.
+    assert set(gan._fake(300, with_latents=True, paired=True)[1].numpy()) == set(range(CLASSES))
+
+
+def test_batch_halves_term_is_latent_over_sample_distance():
+    gan = make_gan("concat", compile_kwargs=dict(mode_seeking=1.0,
+                                                  mode_seeking_pairs="batch_halves"))
+    project = gan.generator.get_layer("project")
+    kernel = project.kernel.numpy()
+    kernel[:LATENT] = 0.0  # samples ignore z: equal within each pair, the term is 1 / epsilon
+    project.kernel.assign(kernel)
+    logs = gan.train_step(image_batch(16))
+    assert float(logs["mode_seeking"]) == pytest.approx(1e5, rel=1e-3)
+
+
+def test_unknown_mode_seeking_pairs_are_refused():
+    with pytest.raises(ValueError, match="mode_seeking_pairs='both'; valid: second_batch"):
+        make_gan("concat", compile_kwargs=dict(mode_seeking=1.0, mode_seeking_pairs="both"))
+    config = config_lib.load("cgan", "tiny")
+    config.gan.mode_seeking_pairs = "both"
+    with pytest.raises(ZooError, match="config.gan.mode_seeking_pairs='both'"):
+        config_lib.validate(config)
 
 
 def test_negative_aux_weight_is_refused():

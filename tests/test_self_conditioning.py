@@ -122,6 +122,15 @@ def test_a_train_step_judges_real_samples_by_their_nearest_centre():
     assert np.isfinite(float(logs["d_loss"])) and np.isfinite(float(logs["mode_seeking"]))
 
 
+def test_batch_halves_ask_for_the_same_clusters_with_other_latents():
+    gan = make_gan(mode_seeking=1.0, mode_seeking_pairs="batch_halves")
+    _, clusters, z = gan._fake(16, with_latents=True, paired=True)
+    np.testing.assert_array_equal(clusters[:8], clusters[8:])
+    np.testing.assert_array_equal(z[:8, 0], z[8:, 0])  # what G reads its cluster off
+    assert not np.allclose(z[:8, 1:], z[8:, 1:])
+    assert np.isfinite(float(gan.train_step({"image": tf.zeros((16, 8, 8, 1))})["mode_seeking"]))
+
+
 @pytest.mark.parametrize("overrides, message", [
     (dict(clusters=1), "use 0 .off. or at least 2"),
     (dict(conditioning="projection"), "already conditions on labels"),

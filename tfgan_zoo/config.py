@@ -64,6 +64,10 @@ def prune_defaults():
     )
 
 
+# How MSGAN's mode-seeking term pairs latents (config.gan.mode_seeking_pairs; GAN.compile).
+MODE_SEEKING_PAIRS = ("second_batch", "batch_halves")
+
+
 def _check(ok, message):
     if not ok:
         raise ZooError(message)
@@ -93,6 +97,9 @@ def validate(config):
     for key in ("gp_weight", "r1_gamma", "weight_clip", "label_smoothing", "aux_weight",
                 "mode_seeking"):
         _check(gan.get(key, 0) >= 0, f"config.gan.{key} must be >= 0, got {gan.get(key)}")
+    pairs = gan.get("mode_seeking_pairs", "second_batch")
+    _check(pairs in MODE_SEEKING_PAIRS, f"config.gan.mode_seeking_pairs={pairs!r}; valid: "
+           f"{', '.join(MODE_SEEKING_PAIRS)}")
     g_aux_weight = gan.get("g_aux_weight")
     _check(g_aux_weight is None or g_aux_weight >= 0,
            f"config.gan.g_aux_weight must be >= 0 (or unset: aux_weight), got {g_aux_weight}")

@@ -105,11 +105,19 @@ class HandLoop:
             self._update_ema()
         return {"d_loss": d_loss, "g_loss": g_loss}
 
-    def _fake(self, n):
-        """Fakes from G in training mode, their labels and latents: labels drawn first."""
+    def _fake(self, n, paired=False):
+        """Fakes from G in training mode, their labels and latents: labels drawn first. With
+        `paired`, the second half asks for the first half's labels or clusters."""
         labels = (self.rng.uniform((n,), 0, self.num_classes, dtype=tf.int32)
                   if self.conditional else None)
         z = self.prior.sample(self.rng, n)
+        if paired:
+            half = n // 2
+            if labels is not None:
+                labels = tf.concat([labels[:half], labels[:half], labels[2 * half:]], axis=0)
+            if self.latent_cluster is not None:
+                z = tf.concat([tf.concat([z[:half, :1], z[:half, :1], z[2 * half:, :1]], 0),
+                               z[:, 1:]], axis=1)
         fake = self._draw(z, labels)
         if self.latent_cluster is not None:
             labels = self.latent_cluster(z)
@@ -162,7 +170,9 @@ class HandLoop:
     def _generator_step(self, real, real_labels):
         statistics_now = updates.snapshot(self.generator) if self.guarded else []
         with tf.GradientTape() as tape:
-            fake, fake_labels, z = self._fake(tf.shape(real)[0])
+            seeking = self.gan.get("mode_seeking", 0.0)
+            halves = self.gan.get("mode_seeking_pairs", "second_batch") == "batch_halves"
+            fake, fake_labels, z = self._fake(tf.shape(real)[0], paired=seeking > 0 and halves)
             fake_logits, fake_classes = self._critic(fake, fake_labels)
             real_logits = (self._critic(real, real_labels)[0] if self.loss.g_uses_real
                            else None)
@@ -172,13 +182,18 @@ class HandLoop:
                 g_weight = self.gan.get("g_aux_weight")
                 g_weight = self.gan.aux_weight if g_weight is None else g_weight
                 total += g_weight * losses.class_loss(fake_labels, fake_classes)
-            if self.gan.get("mode_seeking", 0.0) > 0:  # MSGAN: same labels, other latents
-                z2 = self.prior.sample(self.rng, tf.shape(z)[0])
-                if self.latent_cluster is not None:  # the same clusters
-                    z2 = tf.concat([z[:, :1], z2[:, 1:]], axis=1)
-                spread = (tf.reduce_mean(tf.abs(fake - self._draw(z2, fake_labels)))
-                          / tf.reduce_mean(tf.abs(z - z2)))
-                total += self.gan.mode_seeking / (spread + 1e-5)
+            if seeking > 0:  # MSGAN: same labels, other latents
+                if halves:
+                    half = tf.shape(z)[0] // 2
+                    fake, other = fake[:half], fake[half:2 * half]
+                    z, z2 = z[:half], z[half:2 * half]
+                else:
+                    z2 = self.prior.sample(self.rng, tf.shape(z)[0])
+                    if self.latent_cluster is not None:  # the same clusters
+                        z2 = tf.concat([z[:, :1], z2[:, 1:]], axis=1)
+                    other = self._draw(z2, fake_labels)
+                spread = tf.reduce_mean(tf.abs(fake - other)) / tf.reduce_mean(tf.abs(z - z2))
+                total += seeking / (spread + 1e-5)
             total = self._scaled(total, self.g_optimizer)
         self._apply(tape, total, self.generator, self.g_optimizer, statistics_now)
         return loss

@@ -25,6 +25,7 @@ import tensorflow as tf
 import tf_keras as keras
 
 from tfgan_zoo import latents, losses, self_conditioning, spectral_norm
+from tfgan_zoo.config import MODE_SEEKING_PAIRS
 from tfgan_zoo.engine import updates
 from tfgan_zoo.engine.progress import ADVERSARIAL, PHASES, PRETRAIN, Progress
 
@@ -133,8 +134,8 @@ class GAN(keras.Model):
 
     def compile(self, d_optimizer, g_optimizer, *, loss="non_saturating", label_smoothing=0.0,
                 gp_weight=0.0, r1_gamma=0.0, weight_clip=0.0, aux_weight=1.0,
-                aux_fake=True, g_aux_weight=None, mode_seeking=0.0, pretrain_optimizer=None,
-                **kwargs):
+                aux_fake=True, g_aux_weight=None, mode_seeking=0.0,
+                mode_seeking_pairs="second_batch", pretrain_optimizer=None, **kwargs):
         """One optimizer per network; the loss by name (see `losses.LOSSES`).
 
         pretrain_optimizer: the generator's optimizer in the pre-training phase (its own, so
@@ -150,8 +151,11 @@ class GAN(keras.Model):
         ACGAN only: aux_weight, the weight of D's auxiliary classification loss (>= 0);
         aux_fake, whether D's class head also learns from generated images (Odena et al.) or
         from real ones alone; g_aux_weight, the weight of G's (None: aux_weight).
-        mode_seeking: weight of MSGAN's mode-seeking term in G's loss (0: off); it costs a
-        second generator pass per G update.
+        mode_seeking: weight of MSGAN's mode-seeking term in G's loss (0: off).
+        mode_seeking_pairs: which samples the term compares. "second_batch": G's batch with a
+        second batch of other latents for the same labels, which costs a second generator pass
+        per G update. "batch_halves": the first half of G's batch with its second half, drawn
+        for the same labels; no extra pass.
         """
         super().compile(**kwargs)
         # Under a float16 policy each optimizer scales its network's loss (see
@@ -168,7 +172,11 @@ class GAN(keras.Model):
         self.aux_weight, self.aux_fake, self.g_aux_weight = aux_weight, aux_fake, g_aux_weight
         if mode_seeking < 0:
             raise ValueError(f"mode_seeking must be >= 0, got {mode_seeking}")
+        if mode_seeking_pairs not in MODE_SEEKING_PAIRS:
+            raise ValueError(f"mode_seeking_pairs={mode_seeking_pairs!r}; valid: "
+                             f"{', '.join(MODE_SEEKING_PAIRS)}")
         self.mode_seeking = mode_seeking
+        self.mode_seeking_pairs = mode_seeking_pairs
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.label_smoothing = label_smoothing
@@ -352,26 +360,46 @@ class GAN(keras.Model):
             return logits, class_logits
         return self.discriminator(x, training=True), None
 
-    def _fake(self, n, with_latents=False):
+    def _fake(self, n, with_latents=False, paired=False):
         """n fakes from the trained generator, and their labels (None if unconditional); with
-        `with_latents`, their latents too."""
+        `with_latents`, their latents too. `paired`: the second half of the batch is drawn for
+        the labels (or clusters) of the first (see `_paired_halves`)."""
         labels = self.sample_labels(n) if self.conditional else None
         z = self.sample_latents(n)
+        if paired:
+            z, labels = self._paired_halves(z, labels)
         fake = self._run_generator(self.generator, z, labels, True)
         if self._latent_cluster is not None:
             labels = self._latent_cluster(z)  # the cluster G was asked for, D's label for it
         return (fake, labels, z) if with_latents else (fake, labels)
 
+    def _paired_halves(self, z, labels):
+        """Latents and labels whose second half asks for what the first half does: the same
+        class labels, or the same z[:, 0] that a self-conditioned G reads its cluster off. With
+        an odd batch the last sample keeps its own."""
+        half = tf.shape(z)[0] // 2
+        if labels is not None:
+            labels = tf.concat([labels[:half], labels[:half], labels[2 * half:]], axis=0)
+        if self._latent_cluster is not None:
+            read = tf.concat([z[:half, :1], z[:half, :1], z[2 * half:, :1]], axis=0)
+            z = tf.concat([read, z[:, 1:]], axis=1)
+        return z, labels
+
     def _mode_seeking(self, fake, labels, z):
-        """MSGAN's term (Mao et al. 2019): the mean distance of two batches of latents over the
-        mean distance of their samples, for the same labels. G minimises it, so samples must
-        move when z moves: a conditional generator cannot ignore z and draw one image a class.
-        """
-        z2 = self.sample_latents(tf.shape(z)[0])
-        if self._latent_cluster is not None:  # the same clusters: keep what G reads them off
-            z2 = tf.concat([z[:, :1], z2[:, 1:]], axis=1)
-            labels = None  # G's input is z alone
-        fake2 = self._run_generator(self.generator, z2, labels, True)
+        """MSGAN's term (Mao et al. 2019): the mean distance of paired latents over the mean
+        distance of their samples, each pair drawn for the same labels. G minimises it, so
+        samples must move when z moves: a conditional generator cannot ignore z and draw one
+        image a class. Pairs as `mode_seeking_pairs` says (see `compile`)."""
+        if self.mode_seeking_pairs == "batch_halves":  # `fake` was drawn with paired=True
+            half = tf.shape(z)[0] // 2
+            fake, fake2 = fake[:half], fake[half:2 * half]
+            z, z2 = z[:half], z[half:2 * half]
+        else:
+            z2 = self.sample_latents(tf.shape(z)[0])
+            if self._latent_cluster is not None:  # the same clusters: keep what G reads them off
+                z2 = tf.concat([z[:, :1], z2[:, 1:]], axis=1)
+                labels = None  # G's input is z alone
+            fake2 = self._run_generator(self.generator, z2, labels, True)
         ratio = tf.reduce_mean(tf.abs(fake - fake2)) / tf.reduce_mean(tf.abs(z - z2))
         return 1.0 / (ratio + MODE_SEEKING_EPSILON)
 
@@ -424,7 +452,9 @@ class GAN(keras.Model):
     def _generator_step(self, real, real_labels):
         statistics = updates.snapshot(self.generator)
         with tf.GradientTape() as tape:
-            fake, fake_labels, z = self._fake(tf.shape(real)[0], with_latents=True)
+            paired = self.mode_seeking > 0 and self.mode_seeking_pairs == "batch_halves"
+            fake, fake_labels, z = self._fake(tf.shape(real)[0], with_latents=True,
+                                              paired=paired)
             fake_logits, fake_class_logits = self._critic(fake, fake_labels)
             real_logits = (self._critic(real, real_labels)[0] if self.loss_fn.g_uses_real
                            else None)

@@ -110,6 +110,7 @@ def build_gan(config, spec, init_weights=None):
                 aux_fake=config.gan.get("aux_fake", True),
                 g_aux_weight=config.gan.get("g_aux_weight", None),
                 mode_seeking=config.gan.get("mode_seeking", 0.0),
+                mode_seeking_pairs=config.gan.get("mode_seeking_pairs", "second_batch"),
                 pretrain_optimizer=pretrain_optimizer)
     return gan
 
