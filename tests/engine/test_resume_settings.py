@@ -85,6 +85,6 @@ def test_a_run_saved_before_self_conditioning_is_not_resumed_self_conditioned(tm
     as_saved = config_path.read_text()
     config_path.write_text(as_saved.replace('"clusters": 0,', ""))
     assert "clusters" not in config_path.read_text()
-    with pytest.raises(ZooError, match=r"model.clusters: saved 0, now 10"):
+    with pytest.raises(ZooError, match=r"model.clusters: saved 0, now 40"):
         workdir.check(config_lib.load("dcgan"))
     workdir.check(saved)  # the plain settings resume it

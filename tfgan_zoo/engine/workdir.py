@@ -107,9 +107,8 @@ def _get(tree, dotted):
 
 
 # Keys whose absence from a saved config does not mean the new default: a run saved before
-# model.clusters existed was not self-conditioned, though the default dcgan run now is; one
-# saved before gan.mode_seeking_pairs existed drew a second batch for mode seeking.
-_BEFORE_THEY_EXISTED = {("model", "clusters"): 0, ("gan", "mode_seeking_pairs"): "second_batch"}
+# model.clusters existed was not self-conditioned, though the default dcgan run now is.
+_BEFORE_THEY_EXISTED = {("model", "clusters"): 0}
 
 
 def _with_values_before_keys_existed(saved, new):
