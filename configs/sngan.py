@@ -1,11 +1,14 @@
 """SNGAN (Miyato et al. 2018) on the embedded handwritten digits.
 
-  python -m tfgan_zoo.train --model=sngan                 # about 4 minutes on 2 CPU cores
+  python -m tfgan_zoo.train --model=sngan                 # about 5 minutes on 2 CPU cores
   python -m tfgan_zoo.train --model=sngan --preset=tiny   # seconds
 
 Spectral normalisation on every discriminator layer (no batch norm there) and the hinge loss;
 the generator keeps batch norm. Adam(2e-4, 0.5, 0.999) with one D step per G step, the paper's
-setting for its standard CNN.
+setting for its standard CNN. Self-conditioned on k-means clusters of the training images as
+the default DCGAN run is (configs/dcgan.py), D a projection discriminator over them, as in
+Miyato and Koyama's cGAN; `--config.model.clusters=0 --config.gan.mode_seeking=0` is the
+unconditional SNGAN.
 """
 from tfgan_zoo.configs import dcgan
 
@@ -13,7 +16,7 @@ PRESETS = dcgan.PRESETS
 
 
 def get_config(preset=None):
-    config = dcgan.plain_config(preset)
+    config = dcgan.get_config(preset)
     config.model.d_norm = "spectral"
     config.gan.loss = "hinge"
     return config
