@@ -115,6 +115,9 @@ def test_d_gradient_reaches_the_generator_through_the_relaxation_and_not_through
 
 
 def test_beta_is_read_from_the_runs_progress_and_does_not_change_the_tokens():
+    # Seeded: with other initial weights two logits of a token can lie so close that even
+    # beta=1000 leaves it below 0.99 (it did once, depending on what ran before in the worker).
+    keras.utils.set_random_seed(0)
     gan = _gan()
     z = gan.prior.stateless(16, 3)
     beta = gan.progress.scheduled["beta"]
