@@ -1,6 +1,6 @@
 """SNGAN (Miyato et al. 2018) on the embedded handwritten digits.
 
-  python -m tfgan_zoo.train --model=sngan                 # about 5 minutes on 2 CPU cores
+  python -m tfgan_zoo.train --model=sngan                 # about 4 minutes on 2 CPU cores
   python -m tfgan_zoo.train --model=sngan --preset=tiny   # seconds
 
 Spectral normalisation on every discriminator layer (no batch norm there); the generator keeps

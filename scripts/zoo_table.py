@@ -9,7 +9,7 @@ scripts/export_table.py read, <runs>/NAME_seedS for the others), timed, then
 config. Cells are the mean and (min-max) over the seeds: a GAN's FID moves by several points
 with the seed alone. Writes docs/zoo/NAME.png (the first seed's last sample grid),
 docs/zoo/results.json and the table between the zoo-table markers of README.md; with
---dataset, the same under docs/zoo/DATASET/ and the zoo-table-DATASET markers. About 75 minutes
+--dataset, the same under docs/zoo/DATASET/ and the zoo-table-DATASET markers. About 100 minutes
 for six recipes and three seeds on 2 CPU cores. `--trial=NAME --flags="..."` trains with extra
 flags into <runs>/trials/NAME and only prints and saves docs/zoo/trials/NAME.json: how a
 change to a recipe is measured before it is kept.
