@@ -66,6 +66,9 @@ def plain_config(preset=None):
             # training images condition G and D, as labels would; 0 turns it off. For
             # unconditional recipes; needs no labels.
             clusters=0,
+            # ACGAN only: a twin class head that learns generated images (TAC-GAN), against
+            # ACGAN's narrowing of each class (see configs/acgan.py)
+            twin_classifier=False,
         )
     )
 

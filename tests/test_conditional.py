@@ -28,7 +28,8 @@ def tiny_config(conditioning, **overrides):
 
 
 def make_gan(conditioning, num_classes=CLASSES, d_opt=None, compile_kwargs=None, **kwargs):
-    cfg_overrides = {k: kwargs.pop(k) for k in ("d_norm", "g_norm") if k in kwargs}
+    cfg_overrides = {k: kwargs.pop(k) for k in ("d_norm", "g_norm", "twin_classifier")
+                     if k in kwargs}
     cfg = tiny_config(conditioning, **cfg_overrides)
     spec = types.SimpleNamespace(channels=1, num_classes=num_classes, name="tiny")
     gan = GAN(dcgan.build_generator(cfg, spec), dcgan.build_discriminator(cfg, spec),
@@ -114,6 +115,56 @@ def test_g_aux_weight_weighs_only_the_generators_auxiliary_loss():
     (g_off, d_off), (g_on, d_on) = one_step(0.0), one_step(1.0)
     assert not changed(d_off, d_on)  # D's step comes first and does not read it
     assert changed(g_off, g_on)
+
+
+def make_tac_gan(d_opt=None):
+    return make_gan("acgan", d_opt=d_opt, twin_classifier=True,
+                    compile_kwargs=dict(aux_fake=False))
+
+
+def copy_class_head_to_twin(gan):
+    d = gan.discriminator
+    d.get_layer("twin_logit").set_weights(d.get_layer("class_logit").get_weights())
+
+
+def test_tac_gan_twin_head_learns_generated_images_and_the_class_head_real_ones():
+    gan = make_tac_gan()
+    assert gan.twin
+    batch = image_batch(16)
+    _, class_logits, _ = gan.discriminator(batch["image"], training=True)
+    real_only = losses.class_loss(tf.cast(batch["label"], tf.int32), class_logits)
+    twin = gan.discriminator.get_layer("twin_logit")
+    before = [w.numpy().copy() for w in twin.weights]
+    logs = gan.train_step(batch)
+    # D's auxiliary loss: its class head on the real batch plus the twin on the fakes.
+    assert float(logs["d_aux"]) == pytest.approx(float(real_only) + float(logs["d_twin"]),
+                                                 rel=1e-5)
+    assert float(logs["d_twin"]) == pytest.approx(math.log(CLASSES), rel=0.3)
+    assert changed(before, [w.numpy() for w in twin.weights])
+
+
+def test_tac_gan_generator_class_term_is_classifier_minus_twin():
+    # D frozen (learning rate 0) with the twin a copy of the class head: the two cross-entropies
+    # of G's samples are equal, so G's class term is 0; ACGAN's alone would be about log(3).
+    gan = make_tac_gan(d_opt=keras.optimizers.SGD(0.0))
+    copy_class_head_to_twin(gan)
+    assert float(gan.train_step(image_batch(16))["g_aux"]) == pytest.approx(0.0, abs=1e-6)
+    gan = make_tac_gan(d_opt=keras.optimizers.SGD(0.0))
+    assert abs(float(gan.train_step(image_batch(16))["g_aux"])) > 1e-3
+
+
+def test_tac_gan_needs_the_class_head_on_real_images_alone():
+    with pytest.raises(ValueError, match="pass aux_fake=False"):
+        make_gan("acgan", twin_classifier=True)
+    config = config_lib.load("acgan", "tiny")
+    config.model.twin_classifier = True
+    config.gan.aux_fake = True
+    with pytest.raises(ZooError, match="set config.gan.aux_fake=False"):
+        config_lib.validate(config)
+    config = config_lib.load("cgan", "tiny")
+    config.model.twin_classifier = True
+    with pytest.raises(ZooError, match="for conditioning='acgan' only"):
+        dcgan.validate(config.model)
 
 
 def test_mode_seeking_term_is_latent_over_sample_distance():

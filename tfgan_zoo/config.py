@@ -103,6 +103,9 @@ def validate(config):
     g_aux_weight = gan.get("g_aux_weight")
     _check(g_aux_weight is None or g_aux_weight >= 0,
            f"config.gan.g_aux_weight must be >= 0 (or unset: aux_weight), got {g_aux_weight}")
+    _check(not (config.model.get("twin_classifier", False) and gan.get("aux_fake", True)),
+           "config.model.twin_classifier=True (TAC-GAN) trains the twin on generated images and "
+           "D's class head on real ones alone: set config.gan.aux_fake=False")
     for net in ("g", "d"):
         opt = config.optimizer[net]
         _check(opt.learning_rate > 0,

@@ -127,13 +127,13 @@ class HandLoop:
         return self.generator([z, labels] if self.conditional else z, training=True)
 
     def _critic(self, x, labels):
-        """D in training mode -> (logits, class logits or None)."""
+        """D in training mode -> (logits, class logits or None, twin logits or None)."""
         if self.conditioning in ("concat", "projection") or self.centroids is not None:
-            return self.discriminator([x, labels], training=True), None
+            return self.discriminator([x, labels], training=True), None, None
         if self.conditioning == "acgan":
-            logits, class_logits = self.discriminator(x, training=True)
-            return logits, class_logits
-        return self.discriminator(x, training=True), None
+            outputs = self.discriminator(x, training=True)
+            return outputs[0], outputs[1], outputs[2] if len(outputs) == 3 else None
+        return self.discriminator(x, training=True), None, None
 
     def _discriminator_step(self, real, real_labels):
         fake, fake_labels, _ = self._fake(tf.shape(real)[0])
@@ -144,8 +144,8 @@ class HandLoop:
             return self._critic(x, real_labels)[0]
 
         with tf.GradientTape() as tape:
-            real_logits, real_classes = self._critic(real, real_labels)
-            fake_logits, fake_classes = self._critic(fake, fake_labels)
+            real_logits, real_classes, _ = self._critic(real, real_labels)
+            fake_logits, fake_classes, fake_twins = self._critic(fake, fake_labels)
             loss = self.loss.d_loss(real_logits, fake_logits,
                                     label_smoothing=self.gan.label_smoothing)
             total = loss
@@ -160,6 +160,8 @@ class HandLoop:
                 aux = losses.class_loss(real_labels, real_classes)
                 if self.gan.get("aux_fake", True):
                     aux += losses.class_loss(fake_labels, fake_classes)
+                if fake_twins is not None:  # TAC-GAN's twin learns the fakes
+                    aux += losses.class_loss(fake_labels, fake_twins)
                 total += self.gan.aux_weight * aux
             total = self._scaled(total, self.d_optimizer)
         self._apply(tape, total, self.discriminator, self.d_optimizer, statistics_now)
@@ -173,7 +175,7 @@ class HandLoop:
             seeking = self.gan.get("mode_seeking", 0.0)
             halves = self.gan.get("mode_seeking_pairs", "second_batch") == "batch_halves"
             fake, fake_labels, z = self._fake(tf.shape(real)[0], paired=seeking > 0 and halves)
-            fake_logits, fake_classes = self._critic(fake, fake_labels)
+            fake_logits, fake_classes, fake_twins = self._critic(fake, fake_labels)
             real_logits = (self._critic(real, real_labels)[0] if self.loss.g_uses_real
                            else None)
             loss = self.loss.g_loss(real_logits, fake_logits)
@@ -181,7 +183,10 @@ class HandLoop:
             if self.conditioning == "acgan":
                 g_weight = self.gan.get("g_aux_weight")
                 g_weight = self.gan.aux_weight if g_weight is None else g_weight
-                total += g_weight * losses.class_loss(fake_labels, fake_classes)
+                aux = losses.class_loss(fake_labels, fake_classes)
+                if fake_twins is not None:
+                    aux -= losses.class_loss(fake_labels, fake_twins)
+                total += g_weight * aux
             if seeking > 0:  # MSGAN: same labels, other latents
                 if halves:
                     half = tf.shape(z)[0] // 2

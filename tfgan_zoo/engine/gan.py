@@ -41,7 +41,8 @@ class GAN(keras.Model):
       generator: Functional model, latents [B, latent_dim] -> samples; conditional models take
         [latents, labels int32 [B]].
       discriminator: Functional model, samples -> logits [B, 1]; "concat" and "projection" take
-        [samples, labels], "acgan" returns [logits [B, 1], class logits [B, num_classes]].
+        [samples, labels], "acgan" returns [logits [B, 1], class logits [B, num_classes]],
+        and TAC-GAN's (an "acgan" D with a twin classifier) also [twin logits [B, num_classes]].
       latent_dim: size of z.
       latent_distribution: "normal" (N(0, 1)) or "uniform" (U[-1, 1]).
       d_steps: discriminator updates per generator update. Each uses 1/d_steps of the real
@@ -101,7 +102,10 @@ class GAN(keras.Model):
         _check_arity(discriminator, "discriminator", conditioning, "inputs",
                      2 if self._d_takes_labels else 1)
         _check_arity(discriminator, "discriminator", conditioning, "outputs",
-                     2 if conditioning == "acgan" else 1)
+                     (2, 3) if conditioning == "acgan" else (1,))
+        # TAC-GAN (Gong et al. 2019): the twin classifier is D's third output.
+        self.twin = (conditioning == "acgan"
+                     and len(getattr(discriminator, "outputs", None) or ()) == 3)
         self.generator = generator
         self.discriminator = discriminator
         self.prior = latents.Prior(latent_dim, latent_distribution)
@@ -150,7 +154,10 @@ class GAN(keras.Model):
         WGAN weight clipping of the discriminator after each of its updates. 0 turns each off.
         ACGAN only: aux_weight, the weight of D's auxiliary classification loss (>= 0);
         aux_fake, whether D's class head also learns from generated images (Odena et al.) or
-        from real ones alone; g_aux_weight, the weight of G's (None: aux_weight).
+        from real ones alone; g_aux_weight, the weight of G's (None: aux_weight). With a twin
+        classifier (TAC-GAN), D's loss adds the twin's cross-entropy on generated images and
+        G's class term is the classifier's cross-entropy minus the twin's; aux_fake must then
+        be False (the classifier learns real images, the twin generated ones).
         mode_seeking: weight of MSGAN's mode-seeking term in G's loss (0: off).
         mode_seeking_pairs: which samples the term compares. "second_batch": G's batch with a
         second batch of other latents for the same labels, which costs a second generator pass
@@ -169,6 +176,9 @@ class GAN(keras.Model):
         if min(aux_weight, g_aux_weight) < 0:
             raise ValueError(f"aux_weight and g_aux_weight must be >= 0, got {aux_weight}, "
                              f"{g_aux_weight}")
+        if self.twin and aux_fake:
+            raise ValueError("a twin classifier (TAC-GAN) learns the generated images; D's "
+                             "class head must learn real ones alone: pass aux_fake=False")
         self.aux_weight, self.aux_fake, self.g_aux_weight = aux_weight, aux_fake, g_aux_weight
         if mode_seeking < 0:
             raise ValueError(f"mode_seeking must be >= 0, got {mode_seeking}")
@@ -199,7 +209,7 @@ class GAN(keras.Model):
             for name, on in [("d_loss", True), ("g_loss", True), ("gp", gp_weight > 0),
                              ("r1", r1_gamma > 0), ("real_logit", True), ("fake_logit", True),
                              ("d_aux", acgan), ("g_aux", acgan), ("aux_accuracy", acgan),
-                             ("mode_seeking", mode_seeking > 0)]
+                             ("d_twin", self.twin), ("mode_seeking", mode_seeking > 0)]
             if on
         }
 
@@ -348,17 +358,17 @@ class GAN(keras.Model):
                 "overflows": self.progress.overflows.read_value}
 
     def _critic(self, x, labels=None):
-        """D in training mode -> (logits [B, 1], class logits [B, num_classes] or None), on
-        `x` augmented first when the GAN has an augmentation (every sample D is trained on or
-        judges for G, real or generated)."""
+        """D in training mode -> (logits [B, 1], class logits [B, num_classes] or None, twin
+        logits [B, num_classes] or None), on `x` augmented first when the GAN has an
+        augmentation (every sample D is trained on or judges for G, real or generated)."""
         if self.augment is not None:
             x = self.augment(x)
         if self._d_takes_labels:
-            return self.discriminator([x, labels], training=True), None
+            return self.discriminator([x, labels], training=True), None, None
         if self.conditioning == "acgan":
-            logits, class_logits = self.discriminator(x, training=True)
-            return logits, class_logits
-        return self.discriminator(x, training=True), None
+            logits, *classes = self.discriminator(x, training=True)
+            return logits, classes[0], classes[1] if self.twin else None
+        return self.discriminator(x, training=True), None, None
 
     def _fake(self, n, with_latents=False, paired=False):
         """n fakes from the trained generator, and their labels (None if unconditional); with
@@ -416,8 +426,8 @@ class GAN(keras.Model):
             return self._critic(x, real_labels)[0]
 
         with tf.GradientTape() as tape:
-            real_logits, real_class_logits = self._critic(real, real_labels)
-            fake_logits, fake_class_logits = self._critic(fake, fake_labels)
+            real_logits, real_class_logits, _ = self._critic(real, real_labels)
+            fake_logits, fake_class_logits, fake_twin_logits = self._critic(fake, fake_labels)
             loss = self.loss_fn.d_loss(real_logits, fake_logits,
                                        label_smoothing=self.label_smoothing)
             total = loss
@@ -435,6 +445,10 @@ class GAN(keras.Model):
                 aux = losses.class_loss(real_labels, real_class_logits)
                 if self.aux_fake:
                     aux += losses.class_loss(fake_labels, fake_class_logits)
+                if self.twin:
+                    twin = losses.class_loss(fake_labels, fake_twin_logits)
+                    aux += twin
+                    self.trackers["d_twin"].update_state(twin)
                 total += self.aux_weight * aux
             total = updates.per_replica(total)
         self._apply(tape, total, self.discriminator, self.d_optimizer, statistics)
@@ -455,13 +469,18 @@ class GAN(keras.Model):
             paired = self.mode_seeking > 0 and self.mode_seeking_pairs == "batch_halves"
             fake, fake_labels, z = self._fake(tf.shape(real)[0], with_latents=True,
                                               paired=paired)
-            fake_logits, fake_class_logits = self._critic(fake, fake_labels)
+            fake_logits, fake_class_logits, fake_twin_logits = self._critic(fake, fake_labels)
             real_logits = (self._critic(real, real_labels)[0] if self.loss_fn.g_uses_real
                            else None)
             loss = self.loss_fn.g_loss(real_logits, fake_logits)
             total = loss
             if self.conditioning == "acgan":
                 aux = losses.class_loss(fake_labels, fake_class_logits)
+                if self.twin:
+                    # TAC-GAN: minus what the twin, which learns G's own samples, finds of the
+                    # class. ACGAN's term alone pushes samples to where D's classifier is
+                    # surest, away from the class boundary, narrowing each class.
+                    aux -= losses.class_loss(fake_labels, fake_twin_logits)
                 total += self.g_aux_weight * aux
             if self.mode_seeking > 0:
                 seeking = self._mode_seeking(fake, fake_labels, z)
@@ -547,7 +566,9 @@ def _only_feature(batch):
 def _check_arity(network, role, conditioning, kind, expected):
     """A clear error for networks built for another conditioning than the GAN's."""
     tensors = getattr(network, kind, None)  # None for a subclassed network not yet built
-    if tensors is not None and len(tensors) != expected:
+    expected = (expected,) if isinstance(expected, int) else expected
+    if tensors is not None and len(tensors) not in expected:
+        needs = " or ".join(str(n) for n in expected)
         raise ValueError(f"the {role} has {len(tensors)} {kind} but conditioning="
-                         f"{conditioning!r} needs {expected}: build both networks and the GAN "
+                         f"{conditioning!r} needs {needs}: build both networks and the GAN "
                          "from the same config.model.conditioning")

@@ -11,7 +11,9 @@ Class-conditional variants (`conditioning`, for labeled data with `spec.num_clas
     over the image and concatenated to its channels -> the same network.
   "projection" D (Miyato and Koyama 2018): [images, label] -> features h ->
     Dense(1)(h) + <Embedding(label), h>.
-  "acgan" D (Odena et al. 2017): images -> [logits [B, 1], class logits [B, num_classes]].
+  "acgan" D (Odena et al. 2017): images -> [logits [B, 1], class logits [B, num_classes]];
+    with `twin_classifier` (TAC-GAN, Gong et al. 2019) also [twin logits [B, num_classes]], a
+    second class head of the same features that the engine trains on generated images.
 
 Self-conditioned (`clusters` K > 0, unconditional data or not; tfgan_zoo/self_conditioning.py):
   G: z -> the cluster read off z (LatentCluster) -> Embedding concatenated with z -> the same
@@ -74,6 +76,9 @@ def validate(cfg):
                        f"in place of its labels; conditioning={_conditioning(cfg)!r} already "
                        "conditions on labels: set one of them to off (clusters=0 or "
                        "conditioning=none)")
+    if cfg.get("twin_classifier", False) and _conditioning(cfg) != "acgan":
+        raise ZooError("config.model.twin_classifier=True is TAC-GAN's second class head, for "
+                       f"conditioning='acgan' only (this config has {_conditioning(cfg)!r})")
 
 
 def num_clusters(cfg):
@@ -195,7 +200,12 @@ def build_discriminator(cfg, spec):
         class_logits = _spectral(cfg, keras.layers.Dense(num_classes, name="class_logit"))(h)
         class_logits = keras.layers.Activation("linear", dtype="float32",
                                                name="class_logits")(class_logits)
-        return keras.Model(images, [logits, class_logits], name="discriminator")
+        outputs = [logits, class_logits]
+        if cfg.get("twin_classifier", False):
+            twin_logits = _spectral(cfg, keras.layers.Dense(num_classes, name="twin_logit"))(h)
+            outputs.append(keras.layers.Activation("linear", dtype="float32",
+                                                   name="twin_logits")(twin_logits))
+        return keras.Model(images, outputs, name="discriminator")
     return keras.Model(inputs, logits, name="discriminator")
 
 
