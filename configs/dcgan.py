@@ -69,6 +69,8 @@ def plain_config(preset=None):
             # ACGAN only: a twin class head that learns generated images (TAC-GAN), against
             # ACGAN's narrowing of each class (see configs/acgan.py)
             twin_classifier=False,
+            # ACGAN only: D also takes the label and adds the projection D's term to its logit
+            label_projection=False,
         )
     )
 

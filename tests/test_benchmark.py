@@ -36,6 +36,7 @@ def weights(*networks):
 @pytest.mark.parametrize("item, overrides", [
     ("dcgan", {"gan.gp_weight": 10.0, "gan.d_steps": 2}), ("cgan", {}), ("acgan", {}),
     ("acgan", {"model.twin_classifier": True, "gan.aux_fake": False}),
+    ("acgan", {"model.label_projection": True}),
     ("dcgan", {"model.clusters": 3, "gan.mode_seeking": 1.0,
                "gan.mode_seeking_pairs": "batch_halves", "gan.d_steps": 2}),
     ("relgan", {}),

@@ -28,8 +28,8 @@ def tiny_config(conditioning, **overrides):
 
 
 def make_gan(conditioning, num_classes=CLASSES, d_opt=None, compile_kwargs=None, **kwargs):
-    cfg_overrides = {k: kwargs.pop(k) for k in ("d_norm", "g_norm", "twin_classifier")
-                     if k in kwargs}
+    cfg_overrides = {k: kwargs.pop(k) for k in ("d_norm", "g_norm", "twin_classifier",
+                                                "label_projection") if k in kwargs}
     cfg = tiny_config(conditioning, **cfg_overrides)
     spec = types.SimpleNamespace(channels=1, num_classes=num_classes, name="tiny")
     gan = GAN(dcgan.build_generator(cfg, spec), dcgan.build_discriminator(cfg, spec),
@@ -163,7 +163,35 @@ def test_tac_gan_needs_the_class_head_on_real_images_alone():
         config_lib.validate(config)
     config = config_lib.load("cgan", "tiny")
     config.model.twin_classifier = True
-    with pytest.raises(ZooError, match="for conditioning='acgan' only"):
+    with pytest.raises(ZooError, match="twin_classifier=True is TAC-GAN's .* for "
+                                       "conditioning='acgan' only"):
+        dcgan.validate(config.model)
+
+
+def test_acgan_with_label_projection_judges_images_with_their_labels():
+    gan = make_gan("acgan", label_projection=True)
+    d = gan.discriminator
+    assert [t.name.split(":")[0] for t in d.inputs] == ["images", "label"]
+    assert len(d.outputs) == 2 and not gan.twin
+    batch = image_batch(16)
+    images = batch["image"]
+    # The label moves the real/fake logit (the projection term), not the class logits.
+    logits_0, classes_0 = d([images, tf.zeros(16, tf.int32)])
+    logits_1, classes_1 = d([images, tf.ones(16, tf.int32)])
+    assert not np.allclose(logits_0, logits_1)
+    np.testing.assert_allclose(classes_0, classes_1)
+    projection = d.get_layer("label_projection")
+    before = [w.numpy().copy() for w in projection.weights]
+    logs = gan.train_step(batch)
+    assert all(math.isfinite(float(v)) for v in logs.values())
+    assert changed(before, [w.numpy() for w in projection.weights])
+
+
+def test_label_projection_is_for_acgan_only():
+    config = config_lib.load("cgan", "tiny")
+    config.model.label_projection = True
+    with pytest.raises(ZooError, match="label_projection=True is the projection term beside "
+                                       "ACGAN's class head, for conditioning='acgan' only"):
         dcgan.validate(config.model)
 
 
@@ -363,7 +391,9 @@ def test_bad_conditioning_arguments_are_refused():
     # Networks built for a conditional config in an unconditional GAN (or the reverse).
     with pytest.raises(ValueError, match="generator has 2 inputs but conditioning='none' needs 1"):
         GAN(g, d, latent_dim=LATENT)
-    with pytest.raises(ValueError, match="discriminator has 2 inputs but conditioning='acgan'"):
+    # A projection D (one output) where ACGAN needs logits and class logits.
+    with pytest.raises(ValueError, match="discriminator has 1 outputs but conditioning='acgan' "
+                                         "needs 2 or 3"):
         GAN(g, d, latent_dim=LATENT, num_classes=CLASSES, conditioning="acgan")
     acgan_d = dcgan.build_discriminator(tiny_config("acgan"), spec)
     with pytest.raises(ValueError, match="discriminator has 2 outputs but conditioning='none'"):

@@ -128,12 +128,11 @@ class HandLoop:
 
     def _critic(self, x, labels):
         """D in training mode -> (logits, class logits or None, twin logits or None)."""
-        if self.conditioning in ("concat", "projection") or self.centroids is not None:
-            return self.discriminator([x, labels], training=True), None, None
-        if self.conditioning == "acgan":
-            outputs = self.discriminator(x, training=True)
-            return outputs[0], outputs[1], outputs[2] if len(outputs) == 3 else None
-        return self.discriminator(x, training=True), None, None
+        takes_labels = len(self.discriminator.inputs) == 2
+        outputs = self.discriminator([x, labels] if takes_labels else x, training=True)
+        if self.conditioning != "acgan":
+            return outputs, None, None
+        return outputs[0], outputs[1], outputs[2] if len(outputs) == 3 else None
 
     def _discriminator_step(self, real, real_labels):
         fake, fake_labels, _ = self._fake(tf.shape(real)[0])

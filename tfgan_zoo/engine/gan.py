@@ -43,6 +43,7 @@ class GAN(keras.Model):
       discriminator: Functional model, samples -> logits [B, 1]; "concat" and "projection" take
         [samples, labels], "acgan" returns [logits [B, 1], class logits [B, num_classes]],
         and TAC-GAN's (an "acgan" D with a twin classifier) also [twin logits [B, num_classes]].
+        An "acgan" D may also take [samples, labels] (a projection term in its logits).
       latent_dim: size of z.
       latent_distribution: "normal" (N(0, 1)) or "uniform" (U[-1, 1]).
       d_steps: discriminator updates per generator update. Each uses 1/d_steps of the real
@@ -99,8 +100,11 @@ class GAN(keras.Model):
                 raise ValueError("a self-conditioned GAN's generator reads the cluster off its "
                                  "latents: build it with config.model.clusters set")
         object.__setattr__(self, "_latent_cluster", latent_cluster)  # G's layer, not tracked twice
+        # An ACGAN D that also projects the label (config.model.label_projection) takes it.
+        self._acgan_takes_labels = (conditioning == "acgan"
+                                    and len(getattr(discriminator, "inputs", None) or ()) == 2)
         _check_arity(discriminator, "discriminator", conditioning, "inputs",
-                     2 if self._d_takes_labels else 1)
+                     (1, 2) if conditioning == "acgan" else 2 if self._d_takes_labels else 1)
         _check_arity(discriminator, "discriminator", conditioning, "outputs",
                      (2, 3) if conditioning == "acgan" else (1,))
         # TAC-GAN (Gong et al. 2019): the twin classifier is D's third output.
@@ -247,7 +251,8 @@ class GAN(keras.Model):
     @property
     def _d_takes_labels(self):
         """Whether D takes [samples, class or cluster ids]."""
-        return self.conditioning in ("concat", "projection") or self.clusters is not None
+        return (self.conditioning in ("concat", "projection") or self.clusters is not None
+                or self._acgan_takes_labels)
 
     def sample_labels(self, n):
         """Uniformly random class ids int32 [n] from the model's random stream (training)."""
@@ -363,12 +368,10 @@ class GAN(keras.Model):
         augmentation (every sample D is trained on or judges for G, real or generated)."""
         if self.augment is not None:
             x = self.augment(x)
-        if self._d_takes_labels:
-            return self.discriminator([x, labels], training=True), None, None
-        if self.conditioning == "acgan":
-            logits, *classes = self.discriminator(x, training=True)
-            return logits, classes[0], classes[1] if self.twin else None
-        return self.discriminator(x, training=True), None, None
+        outputs = self.discriminator([x, labels] if self._d_takes_labels else x, training=True)
+        if self.conditioning != "acgan":
+            return outputs, None, None
+        return outputs[0], outputs[1], outputs[2] if self.twin else None
 
     def _fake(self, n, with_latents=False, paired=False):
         """n fakes from the trained generator, and their labels (None if unconditional); with

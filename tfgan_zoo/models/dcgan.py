@@ -13,7 +13,10 @@ Class-conditional variants (`conditioning`, for labeled data with `spec.num_clas
     Dense(1)(h) + <Embedding(label), h>.
   "acgan" D (Odena et al. 2017): images -> [logits [B, 1], class logits [B, num_classes]];
     with `twin_classifier` (TAC-GAN, Gong et al. 2019) also [twin logits [B, num_classes]], a
-    second class head of the same features that the engine trains on generated images.
+    second class head of the same features that the engine trains on generated images; with
+    `label_projection`, [images, label] in and the projection term added to the logits, so D
+    matches class-conditional data as the projection D does and labels as ACGAN's head does
+    (the two together, as in Han et al.'s P2GAN, 2021).
 
 Self-conditioned (`clusters` K > 0, unconditional data or not; tfgan_zoo/self_conditioning.py):
   G: z -> the cluster read off z (LatentCluster) -> Embedding concatenated with z -> the same
@@ -76,9 +79,11 @@ def validate(cfg):
                        f"in place of its labels; conditioning={_conditioning(cfg)!r} already "
                        "conditions on labels: set one of them to off (clusters=0 or "
                        "conditioning=none)")
-    if cfg.get("twin_classifier", False) and _conditioning(cfg) != "acgan":
-        raise ZooError("config.model.twin_classifier=True is TAC-GAN's second class head, for "
-                       f"conditioning='acgan' only (this config has {_conditioning(cfg)!r})")
+    for key, what in (("twin_classifier", "TAC-GAN's second class head"),
+                      ("label_projection", "the projection term beside ACGAN's class head")):
+        if cfg.get(key, False) and _conditioning(cfg) != "acgan":
+            raise ZooError(f"config.model.{key}=True is {what}, for conditioning='acgan' only "
+                           f"(this config has {_conditioning(cfg)!r})")
 
 
 def num_clusters(cfg):
@@ -156,9 +161,11 @@ def build_generator(cfg, spec):
 def build_discriminator(cfg, spec):
     """images [B, R, R, spec.channels] in [-1, 1] -> logits [B, 1], float32.
 
-    "concat" and "projection" take [images, label int32 [B]]; "acgan" takes images and returns
-    [logits [B, 1], class logits [B, spec.num_classes]], both float32. A self-conditioned one
-    (`clusters`) is the projection D over the clusters: [images, cluster int32 [B]].
+    "concat" and "projection" take [images, label int32 [B]]; "acgan" takes images (with
+    `label_projection`, [images, label]) and returns [logits [B, 1], class logits
+    [B, spec.num_classes]] (with `twin_classifier`, also twin logits), all float32. A
+    self-conditioned one (`clusters`) is the projection D over the clusters: [images, cluster
+    int32 [B]].
     """
     conditioning, num_classes = _conditioning(cfg), _num_classes(cfg, spec)
     if num_clusters(cfg):
@@ -166,7 +173,9 @@ def build_discriminator(cfg, spec):
     _, downs = _start_size_and_upsamplings(cfg.resolution)
     images = keras.Input((cfg.resolution, cfg.resolution, spec.channels), name="images")
     inputs, x = images, images
-    if conditioning in ("concat", "projection"):
+    projects = conditioning == "projection" or (conditioning == "acgan"
+                                                and cfg.get("label_projection", False))
+    if conditioning == "concat" or projects:
         label = keras.Input((), dtype="int32", name="label")
         inputs = [images, label]
     if conditioning == "concat":
@@ -187,7 +196,7 @@ def build_discriminator(cfg, spec):
             x = keras.layers.Dropout(cfg.d_dropout)(x)
     h = keras.layers.Flatten()(x)
     logits = _spectral(cfg, keras.layers.Dense(1, name="logit"))(h)
-    if conditioning == "projection":
+    if projects:
         # The class term <embed(y), h>; spectrally normalised with the rest of D when d_norm is
         # spectral, as in Miyato and Koyama's SNGAN-projection.
         embed = _spectral(cfg, keras.layers.Embedding(num_classes, h.shape[-1],
@@ -205,7 +214,7 @@ def build_discriminator(cfg, spec):
             twin_logits = _spectral(cfg, keras.layers.Dense(num_classes, name="twin_logit"))(h)
             outputs.append(keras.layers.Activation("linear", dtype="float32",
                                                    name="twin_logits")(twin_logits))
-        return keras.Model(images, outputs, name="discriminator")
+        return keras.Model(inputs, outputs, name="discriminator")
     return keras.Model(inputs, logits, name="discriminator")
 
 
