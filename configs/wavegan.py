@@ -40,7 +40,8 @@ def model_config():
             upsample="zeros",  # zeros (transposed conv) | nn (nearest neighbour + conv)
             post_proc_filter_len=0,  # learned filter after G's tanh; 0 off, the paper's option 512
             phase_shuffle=2,  # D's random shift in [-n, n] samples; 0 off
-            conditioning="none",  # none | projection (labeled data only)
+            conditioning="none",  # none | projection | acgan (labeled data only)
+            label_projection=False,  # acgan only: D also projects the label (see dcgan's)
         )
     )
 
@@ -72,7 +73,10 @@ def get_config(preset=None):
             r1_gamma=0.0,
             weight_clip=0.0,
             ema_decay=0.0,  # the paper keeps no EMA of G
-            aux_weight=1.0,  # unused: WaveGAN's conditioning is a projection discriminator
+            # conditioning=acgan only: the weight of the class loss, and whether D's class
+            # head also learns generated clips (False: real ones alone, as the image acgan)
+            aux_weight=1.0,
+            aux_fake=False,
         )
     )
 

@@ -365,6 +365,24 @@ def test_projection_discriminator_adds_the_inner_product_of_class_embedding_and_
     np.testing.assert_allclose(logits.numpy()[:, 0], expected, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("label_projection", [False, True])
+def test_acgan_discriminator_has_a_class_head_and_projects_the_label_when_asked(
+        label_projection):
+    cfg = model_config(slice_length=4096, model_dim=4, conditioning="acgan",
+                       label_projection=label_projection)
+    d = wavegan.build_discriminator(cfg, LABELED)
+    assert [t.name for t in d.inputs] == (["audio", "label"] if label_projection else ["audio"])
+    audio = np.random.default_rng(9).uniform(-1, 1, (4, 4096, 1)).astype("float32")
+    labels = np.array([3, 0, 1, 3], "int32")
+    logits, class_logits = d([audio, labels] if label_projection else audio, training=False)
+    assert logits.shape == (4, 1) and class_logits.shape == (4, 4)
+    assert logits.dtype == class_logits.dtype == "float32"
+    if label_projection:  # the label moves the real/fake logit, not the class logits
+        other, other_classes = d([audio, (labels + 1) % 4], training=False)
+        assert np.abs(other.numpy() - logits.numpy()).max() > 1e-6
+        np.testing.assert_allclose(other_classes, class_logits)
+
+
 def test_conditioning_on_unlabeled_data_says_what_to_do():
     cfg = model_config(slice_length=4096, model_dim=4, conditioning="projection")
     message = ("model.conditioning='projection' needs a labeled dataset .*; mono has none: "
@@ -398,7 +416,7 @@ def test_default_model_config_is_the_papers_and_a_fresh_copy_each_time():
     assert cfg.to_dict() == dict(
         slice_length=16384, model_dim=64, kernel_size=25, latent_dim=100,
         latent_distribution="uniform", upsample="zeros", post_proc_filter_len=0, phase_shuffle=2,
-        conditioning="none")
+        conditioning="none", label_projection=False)
     wavegan.validate(cfg)
     cfg.model_dim = 8
     assert wavegan.default_model_config().model_dim == 64
@@ -414,8 +432,10 @@ def test_unbuildable_slice_length_is_refused_with_the_valid_ones(slice_length):
 
 @pytest.mark.parametrize("key,value,message", [
     ("upsample", "linear", r"config\.model\.upsample='linear'; valid: zeros, nn"),
-    ("conditioning", "concat", r"config\.model\.conditioning='concat'; valid: none, projection"),
-    ("conditioning", "acgan", r"config\.model\.conditioning='acgan'; valid: none, projection"),
+    ("conditioning", "concat",
+     r"config\.model\.conditioning='concat'; valid: none, projection, acgan"),
+    ("label_projection", True, r"config\.model\.label_projection=True is the projection term "
+                               r"beside ACGAN's class head, for conditioning='acgan' only"),
     ("latent_distribution", "cauchy",
      r"config\.model\.latent_distribution='cauchy'; valid: uniform, normal"),
     ("model_dim", 0, r"config\.model\.model_dim must be a positive integer, got 0"),

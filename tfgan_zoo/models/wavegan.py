@@ -42,6 +42,9 @@ Class-conditional variants (`conditioning`, labeled data with `spec.num_classes`
   G: [z, label int32 [B]] -> Embedding(label) concatenated with z -> the same network.
   "projection" D (Miyato and Koyama 2018): [audio, label] -> features h ->
     Dense(1)(h) + <Embedding(label), h>.
+  "acgan" D (Odena et al. 2017): audio -> [logits [B, 1], class logits [B, num_classes]]; with
+    `label_projection`, [audio, label] in and the projection term in the logits as well (the
+    image family's `acgan` does the same; see tfgan_zoo/models/dcgan.py).
 """
 import tensorflow as tf
 import tf_keras as keras
@@ -61,7 +64,7 @@ KIND = "audio"
 SLICE_LENGTHS = (4096, 8192, 16384, 32768, 65536)
 UPSAMPLES = ("zeros", "nn")
 LATENT_DISTRIBUTIONS = ("uniform", "normal")
-CONDITIONINGS = ("none", "projection")
+CONDITIONINGS = ("none", "projection", "acgan")
 # Length of G's first feature map and of D's last one, at every slice length.
 _BOTTLENECK = 16
 
@@ -121,6 +124,10 @@ def validate(cfg):
     if _conditioning(cfg) not in CONDITIONINGS:
         raise ZooError(f"config.model.conditioning={_conditioning(cfg)!r}; "
                        f"valid: {', '.join(CONDITIONINGS)} (WaveGAN has no other conditioning)")
+    if cfg.get("label_projection", False) and _conditioning(cfg) != "acgan":
+        raise ZooError("config.model.label_projection=True is the projection term beside "
+                       "ACGAN's class head, for conditioning='acgan' only (this config has "
+                       f"{_conditioning(cfg)!r}; 'projection' projects the label already)")
 
 
 def latent_prior(cfg, spec=None):
@@ -229,15 +236,20 @@ def build_generator(cfg, spec):
 def build_discriminator(cfg, spec):
     """audio [B, slice_length, spec.channels] -> logits [B, 1], float32.
 
-    "projection" takes [audio, label int32 [B]]; raises ZooError when the data has no classes.
-    Call it with `training=True` in D's updates: phase shuffle is only active then.
+    "projection" takes [audio, label int32 [B]]; "acgan" returns [logits, class logits
+    [B, num_classes]] and takes the label too with `label_projection`. Raises ZooError when a
+    conditional config meets data without classes. Call it with `training=True` in D's
+    updates: phase shuffle is only active then.
     """
     validate(cfg)
     num_classes = _num_classes(cfg, spec)
+    conditioning = _conditioning(cfg)
+    projects = conditioning == "projection" or (conditioning == "acgan"
+                                                and cfg.get("label_projection", False))
     strides = _strides(cfg.slice_length)
     audio = keras.Input((cfg.slice_length, spec.channels), name="audio")
     inputs, x = audio, audio
-    if num_classes:
+    if projects:
         label = keras.Input((), dtype="int32", name="label")
         inputs = [audio, label]
     for i, stride in enumerate(strides):
@@ -248,10 +260,15 @@ def build_discriminator(cfg, spec):
             x = PhaseShuffle(cfg.phase_shuffle, name=f"down{i}_phase_shuffle")(x)
     h = keras.layers.Flatten(name="flatten")(x)
     logits = keras.layers.Dense(1, name="logit")(h)
-    if num_classes:
+    if projects:
         embed = keras.layers.Embedding(num_classes, h.shape[-1], name="label_projection")(label)
         projection = keras.layers.Dot(axes=1, name="projection")([embed, h])
         logits = keras.layers.Add(name="logit_plus_projection")([logits, projection])
     # float32 output whatever the mixed-precision policy, so losses stay exact.
     logits = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
+    if conditioning == "acgan":
+        class_logits = keras.layers.Dense(num_classes, name="class_logit")(h)
+        class_logits = keras.layers.Activation("linear", dtype="float32",
+                                               name="class_logits")(class_logits)
+        return keras.Model(inputs, [logits, class_logits], name="discriminator")
     return keras.Model(inputs, logits, name="discriminator")
