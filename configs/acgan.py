@@ -1,7 +1,7 @@
 """ACGAN (Odena, Olah and Shlens 2017) on the embedded handwritten digits.
 
 Train it:
-  python -m tfgan_zoo.train --model=acgan                 # about 4-5 minutes on 2 CPU cores
+  python -m tfgan_zoo.train --model=acgan                 # about 5-6 minutes on 2 CPU cores
   python -m tfgan_zoo.train --model=acgan --preset=tiny   # seconds: smoke test, CI
 
 The generator takes [z, label] (label embedded, concatenated with z); the discriminator has
