@@ -88,3 +88,16 @@ def test_a_run_saved_before_self_conditioning_is_not_resumed_self_conditioned(tm
     with pytest.raises(ZooError, match=r"model.clusters: saved 0, now 40"):
         workdir.check(config_lib.load("dcgan"))
     workdir.check(saved)  # the plain settings resume it
+
+
+def test_an_acgan_run_saved_before_label_projection_is_not_resumed_with_it(tmp_path):
+    saved = config_lib.load("acgan", "tiny")
+    saved.model.label_projection = False
+    workdir = Workdir(str(tmp_path / "run"))
+    workdir.create(saved)
+    config_path = tmp_path / "run" / "config.json"
+    config_path.write_text(config_path.read_text().replace('"label_projection": false,', ""))
+    assert "label_projection" not in config_path.read_text()
+    with pytest.raises(ZooError, match=r"model.label_projection: saved False, now True"):
+        workdir.check(config_lib.load("acgan", "tiny"))
+    workdir.check(saved)

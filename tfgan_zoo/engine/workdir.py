@@ -107,8 +107,9 @@ def _get(tree, dotted):
 
 
 # Keys whose absence from a saved config does not mean the new default: a run saved before
-# model.clusters existed was not self-conditioned, though the default dcgan run now is.
-_BEFORE_THEY_EXISTED = {("model", "clusters"): 0}
+# model.clusters existed was not self-conditioned, though the default dcgan run now is; one saved
+# before model.label_projection had the Odena ACGAN D, though the acgan recipe now projects.
+_BEFORE_THEY_EXISTED = {("model", "clusters"): 0, ("model", "label_projection"): False}
 
 
 def _with_values_before_keys_existed(saved, new):
