@@ -21,3 +21,23 @@ def num_classes(cfg, spec, labeled_examples):
                        f"classes); {name} has none: use conditioning='none' or a labeled dataset "
                        f"such as {labeled_examples}")
     return classes
+
+
+# Options of an "acgan" discriminator, and what each is (for the error on other conditionings).
+ACGAN_OPTIONS = {"twin_classifier": "TAC-GAN's second class head",
+                 "label_projection": "the projection term beside ACGAN's class head"}
+
+
+def check_acgan_options(cfg):
+    """ZooError if `cfg` turns on an ACGAN-only option under another conditioning."""
+    for key, what in ACGAN_OPTIONS.items():
+        if cfg.get(key, False) and conditioning(cfg) != "acgan":
+            raise ZooError(f"config.model.{key}=True is {what}, for conditioning='acgan' only "
+                           f"(this config has {conditioning(cfg)!r})")
+
+
+def projects_label(cfg):
+    """Whether D adds the projection term <embed(label), h>: a projection D, or an "acgan" D
+    with label_projection."""
+    mode = conditioning(cfg)
+    return mode == "projection" or (mode == "acgan" and cfg.get("label_projection", False))

@@ -79,11 +79,7 @@ def validate(cfg):
                        f"in place of its labels; conditioning={_conditioning(cfg)!r} already "
                        "conditions on labels: set one of them to off (clusters=0 or "
                        "conditioning=none)")
-    for key, what in (("twin_classifier", "TAC-GAN's second class head"),
-                      ("label_projection", "the projection term beside ACGAN's class head")):
-        if cfg.get(key, False) and _conditioning(cfg) != "acgan":
-            raise ZooError(f"config.model.{key}=True is {what}, for conditioning='acgan' only "
-                           f"(this config has {_conditioning(cfg)!r})")
+    _conditioning_lib.check_acgan_options(cfg)
 
 
 def num_clusters(cfg):
@@ -173,8 +169,7 @@ def build_discriminator(cfg, spec):
     _, downs = _start_size_and_upsamplings(cfg.resolution)
     images = keras.Input((cfg.resolution, cfg.resolution, spec.channels), name="images")
     inputs, x = images, images
-    projects = conditioning == "projection" or (conditioning == "acgan"
-                                                and cfg.get("label_projection", False))
+    projects = conditioning == "projection" or _conditioning_lib.projects_label(cfg)
     if conditioning == "concat" or projects:
         label = keras.Input((), dtype="int32", name="label")
         inputs = [images, label]

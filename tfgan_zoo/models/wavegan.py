@@ -124,10 +124,7 @@ def validate(cfg):
     if _conditioning(cfg) not in CONDITIONINGS:
         raise ZooError(f"config.model.conditioning={_conditioning(cfg)!r}; "
                        f"valid: {', '.join(CONDITIONINGS)} (WaveGAN has no other conditioning)")
-    if cfg.get("label_projection", False) and _conditioning(cfg) != "acgan":
-        raise ZooError("config.model.label_projection=True is the projection term beside "
-                       "ACGAN's class head, for conditioning='acgan' only (this config has "
-                       f"{_conditioning(cfg)!r}; 'projection' projects the label already)")
+    _conditioning_lib.check_acgan_options(cfg)
 
 
 def latent_prior(cfg, spec=None):
@@ -244,8 +241,7 @@ def build_discriminator(cfg, spec):
     validate(cfg)
     num_classes = _num_classes(cfg, spec)
     conditioning = _conditioning(cfg)
-    projects = conditioning == "projection" or (conditioning == "acgan"
-                                                and cfg.get("label_projection", False))
+    projects = _conditioning_lib.projects_label(cfg)
     strides = _strides(cfg.slice_length)
     audio = keras.Input((cfg.slice_length, spec.channels), name="audio")
     inputs, x = audio, audio
