@@ -9,6 +9,11 @@ trains on the real clips. Writes docs/audio/results.json, docs/audio/NAME.png (t
 run's last spectrograms) and a few of its clips as docs/audio/NAME_K.wav, and the table between
 the audio-table markers of README.md. Each demo run takes up to about 30 minutes on 2 CPU cores.
 A table stopped part-way resumes where it was when run again (see `measured`).
+
+`--trial=NAME --flags="..."` measures a change before it is kept: the same runs with extra
+training flags, into <runs>/trials/NAME, saved to docs/audio/trials/NAME.json with each run's
+curve (inception score and share heard as asked at every evaluation, from its TensorBoard
+log: a demo still improving at its last step shows there); the README is left alone.
 """
 import argparse
 import json
@@ -23,6 +28,7 @@ from tfgan_zoo import files
 MODELS = ("wavegan", "wavegan_cond")
 START, END = "<!-- audio-table:start -->", "<!-- audio-table:end -->"
 CLIPS_KEPT = 4  # WAV files per model in docs/audio: 8 kHz, 1 s, 16 KiB each
+CURVE = ("classifier_score", "class_accuracy", "fid")  # a trial's figures at every evaluation
 
 
 def spread(values, fmt):
@@ -66,6 +72,16 @@ def table(results, host):
     return "\n".join(lines)
 
 
+def curve_lines(results):
+    """A trial's runs evaluation by evaluation: `step: IS, heard as asked, FID`."""
+    for name, runs in results.items():
+        for run in runs:
+            yield f"\n{name} seed {run['seed']}:"
+            for step, figures in run["curve"].items():
+                yield f"  step {step:>6,}: " + ", ".join(
+                    f"{figure} {value:.3g}" for figure, value in figures.items())
+
+
 def keep_samples(name, workdir):
     """The seed-0 run's last spectrograms and its first clips, into docs/audio/."""
     out = os.path.join(ROOT, "docs", "audio")
@@ -77,7 +93,25 @@ def keep_samples(name, workdir):
         shutil.copy(os.path.join(samples, "latest", clip), os.path.join(out, f"{name}_{k}.wav"))
 
 
-def measured(name, seed, workdir):
+def curve(workdir):
+    """{step: {figure: value}} of the run's evaluations, as its TensorBoard log holds them."""
+    from tensorboard.backend.event_processing import event_accumulator
+    from tensorboard.util import tensor_util
+
+    log = event_accumulator.EventAccumulator(os.path.join(workdir, "logs"),
+                                             size_guidance={"tensors": 0})
+    log.Reload()
+    points = {}
+    for figure in CURVE:
+        tag = f"eval/{figure}"
+        if tag in log.Tags()["tensors"]:
+            for event in log.Tensors(tag):
+                points.setdefault(event.step, {})[figure] = float(
+                    tensor_util.make_ndarray(event.tensor_proto))
+    return dict(sorted(points.items()))
+
+
+def measured(name, seed, workdir, flags=()):
     """The table's entry for one seed: trained and scored now, or what an earlier call wrote.
 
     Each stage is kept in the run directory as soon as it is done (`table_seconds.json` after
@@ -93,7 +127,7 @@ def measured(name, seed, workdir):
         with open(seconds_path) as f:
             seconds = json.load(f)["seconds"]
     else:
-        seconds = train(name, workdir, "--preset=demo", f"--config.train.seed={seed}")
+        seconds = train(name, workdir, "--preset=demo", f"--config.train.seed={seed}", *flags)
         files.write_json(seconds_path, {"seconds": seconds})
     entry = {"seed": seed, "seconds": seconds, "best": evaluate(workdir, "best"),
              "untrained": evaluate(workdir, "untrained")}
@@ -108,29 +142,40 @@ def main():
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--runs", default=os.path.join(ROOT, "runs", "audio"))
+    parser.add_argument("--trial", default=None, help="name of a trial: nothing is replaced")
+    parser.add_argument("--flags", default="", help="extra flags for every training command")
     args = parser.parse_args()
-    os.makedirs(os.path.join(ROOT, "docs", "audio"), exist_ok=True)
-    results_path = os.path.join(ROOT, "docs", "audio", "results.json")
+    docs, runs, flags = os.path.join(ROOT, "docs", "audio"), args.runs, args.flags.split()
+    if args.trial:
+        docs, runs = os.path.join(docs, "trials"), os.path.join(runs, "trials", args.trial)
+    os.makedirs(docs, exist_ok=True)
+    results_path = os.path.join(docs, f"{args.trial}.json" if args.trial else "results.json")
     results = {}
-    if os.path.exists(results_path):
+    if os.path.exists(results_path) and not args.trial:
         with open(results_path) as f:
             results = json.load(f)["models"]
     seeds = [int(s) for s in args.seeds.split(",")]
     for name in args.models.split(","):
-        runs = []
+        runs_of_model = []
         for seed in seeds:
-            workdir = os.path.join(args.runs, f"{name}_demo_s{seed}")
-            entry = measured(name, seed, workdir)
-            runs.append(entry)
+            workdir = os.path.join(runs, f"{name}_demo_s{seed}")
+            entry = measured(name, seed, workdir, flags)
+            if args.trial:
+                entry["curve"] = curve(workdir)
+            runs_of_model.append(entry)
             print(f"{name} seed {seed}: {entry['best']['results']}", flush=True)
-        keep_samples(name, os.path.join(args.runs, f"{name}_demo_s{seeds[0]}"))
-        results[name] = runs
+        if not args.trial:
+            keep_samples(name, os.path.join(runs, f"{name}_demo_s{seeds[0]}"))
+        results[name] = runs_of_model
     ordered = {name: results[name] for name in MODELS if name in results}
     host = machine()
     with open(results_path, "w") as f:
-        json.dump({"machine": host, "models": ordered}, f, indent=2)
+        json.dump({"machine": host, "flags": flags, "models": ordered}, f, indent=2)
     text = table(ordered, host)
-    update_readme(text, START, END)
+    if args.trial:
+        text += "\n" + "\n".join(curve_lines(ordered))
+    else:
+        update_readme(text, START, END)
     print(text)
 
 
