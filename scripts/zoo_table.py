@@ -103,6 +103,21 @@ def row(name, entry, image_dir):
             f"| ![{name}]({image_dir}/{name}.png) |")
 
 
+def classifiers(results):
+    """The feature classifier's test accuracy, or each one's and its rows: on a machine
+    without the cached classifier the zoo trains a new one, whose features (so FID's units)
+    differ a little, which a reader comparing rows measured on different days should know."""
+    rows_of = {}
+    for name, entry in results.items():
+        best = next(iter(entry["seeds"].values()))["best"]
+        rows_of.setdefault(f"{best['extractor_test_accuracy']:.3f}", []).append(name)
+    if len(rows_of) == 1:
+        return f"test accuracy {next(iter(rows_of))}"
+    return ("retrained between rows: test accuracy " + "; ".join(
+        f"{accuracy} for {', '.join(names)}" for accuracy, names in rows_of.items())
+        + "; compare FID across them with the floors beside each row")
+
+
 def table(results, host, image_dir):
     first_entry = next(iter(results.values()))
     first = next(iter(first_entry["seeds"].values()))["best"]
@@ -111,7 +126,7 @@ def table(results, host, image_dir):
         f"Measured by `python scripts/zoo_table.py` on {host}, seeds {seeds}: each cell is the "
         "mean (min-max) over the seeds of the best checkpoint by FID, beside the untrained "
         "generator and the real-data floor (training images scored the same way). Features: "
-        f"`{first['extractor']}` (test accuracy {first['extractor_test_accuracy']:.3f}), "
+        f"`{first['extractor']}` ({classifiers(results)}), "
         f"{first['num_generated']} samples against the {first['num_real']} test images. "
         "Wall time: the whole command, evaluations included.",
         "",

@@ -6,8 +6,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "scr
 import zoo_table  # noqa: E402
 
 
-def scored(fid, precision, recall, step=4000, **more):
-    return {"step": step, "extractor": "classifier:digits", "extractor_test_accuracy": 0.99,
+def scored(fid, precision, recall, step=4000, accuracy=0.99, **more):
+    return {"step": step, "extractor": "classifier:digits", "extractor_test_accuracy": accuracy,
             "num_generated": 1437, "num_real": 360,
             "results": {"fid": fid, "precision": precision, "recall": recall,
                         "classifier_score": 8.0, **more},
@@ -46,3 +46,12 @@ def test_cells_are_the_mean_and_range_over_seeds():
 def test_signed_spread():
     assert zoo_table.spread([-0.1, 0.05], "+.0%", " to ") == "-2% (-10% to +5%)"
     assert zoo_table.spread([3.0], ".1f") == "3.0"
+
+
+def test_rows_scored_by_different_classifiers_are_told_apart():
+    results = {"dcgan": entry([(200.0, scored(30.0, 0.7, 0.6))]),
+               "lsgan": entry([(200.0, scored(80.0, 0.7, 0.6, accuracy=0.974))]),
+               "cgan": entry([(200.0, scored(35.0, 0.7, 0.6))])}
+    assert "(test accuracy 0.990)" in zoo_table.table({"dcgan": results["dcgan"]}, "h", "d")
+    assert ("(retrained between rows: test accuracy 0.990 for dcgan, cgan; 0.974 for lsgan; "
+            in zoo_table.table(results, "h", "d"))
