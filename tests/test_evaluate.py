@@ -32,7 +32,11 @@ def evaluated_run(tmp_path_factory, digits_data_dir):
 @pytest.fixture(scope="module")
 def conditional_run(tmp_path_factory, digits_data_dir):
     workdir = str(tmp_path_factory.mktemp("eval") / "cgan")
-    training.train(tiny_config(digits_data_dir, "cgan"), workdir, log=lambda _: None)
+    lines = []
+    training.train(tiny_config(digits_data_dir, "cgan"), workdir, log=lines.append)
+    # The log names the recipe, not only the family module it shares with dcgan.
+    assert any(line.startswith("Training dcgan (projection-conditioned) on sklearn_digits")
+               for line in lines), lines
     return workdir
 
 
