@@ -40,6 +40,14 @@ def load(model, preset=None):
     return module.get_config(preset or None)
 
 
+def describe_model(config):
+    """The family and, when it conditions on labels, how: cgan, acgan and wavegan_cond share
+    their family's module, so the family's name alone would not say which recipe runs."""
+    conditioning = config.model.get("conditioning", "none")
+    if conditioning == "none":
+        return config.model_name
+    return f"{config.model_name} ({conditioning}-conditioned)"
+
 def prune_defaults():
     """The `config.prune` section of every config: pruning is off unless `enabled`.
 

@@ -169,15 +169,6 @@ def validate(config):
                        f"{config.model_name} family has no pre-training phase; set it to 0")
 
 
-def _model_words(config):
-    """The family and, when it conditions on labels, how: cgan, acgan and wavegan_cond share
-    their family's module, so the family's name alone would not say which recipe runs."""
-    conditioning = config.model.get("conditioning", "none")
-    if conditioning == "none":
-        return config.model_name
-    return f"{config.model_name} ({conditioning}-conditioned)"
-
-
 def train(config, workdir_path, log=print, init_weights=None):
     """Trains (or resumes) the run in `workdir_path`: its pre-training phase, if any, up to
     `config.train.pretrain_steps`, then its adversarial phase up to `config.train.num_steps`.
@@ -259,9 +250,9 @@ def _train_as(place, workdir, own, config, log, init_weights):
     own.create(config)
     own.write_dataset(spec)
     log(f"{'Resuming' if start_step or pretrain_left < pretrain_steps(config) else 'Training'} "
-        f"{_model_words(config)} on {spec.name} ({kind.describe_spec(spec)}) from step "
-        f"{start_step} to {train_config.num_steps}{_replicas(place, config)}; writing to "
-        f"{workdir.path}"
+        f"{config_lib.describe_model(config)} on {spec.name} ({kind.describe_spec(spec)}) "
+        f"from step {start_step} to {train_config.num_steps}{_replicas(place, config)}; "
+        f"writing to {workdir.path}"
         + (f" ({place.worker}; the chief writes the run directory)" if place.worker else ""))
     writer = tf.summary.create_file_writer(own.logs)
     run_guard = guard.Guard(on_nonfinite(config))
