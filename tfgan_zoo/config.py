@@ -10,6 +10,7 @@ from ml_collections import config_dict
 
 from tfgan_zoo import configs as _configs_package
 from tfgan_zoo.errors import ZooError
+from tfgan_zoo.models._conditioning import conditioning
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # tf.distribute strategies; "mirrored" is every local GPU (or every logical CPU device),
@@ -43,10 +44,11 @@ def load(model, preset=None):
 def describe_model(config):
     """The family and, when it conditions on labels, how: cgan, acgan and wavegan_cond share
     their family's module, so the family's name alone would not say which recipe runs."""
-    conditioning = config.model.get("conditioning", "none")
-    if conditioning == "none":
+    mode = conditioning(config.model)
+    if mode == "none":
         return config.model_name
-    return f"{config.model_name} ({conditioning}-conditioned)"
+    return f"{config.model_name} ({mode}-conditioned)"
+
 
 def prune_defaults():
     """The `config.prune` section of every config: pruning is off unless `enabled`.
