@@ -117,3 +117,11 @@ def test_loading_every_config_imports_no_tensorflow():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("model,described", [
+    ("dcgan", "dcgan"), ("cgan", "dcgan (projection-conditioned)"),
+    ("acgan", "dcgan (acgan-conditioned, with the projection term beside ACGAN's class head)"),
+    ("wavegan_cond", "wavegan (projection-conditioned)")])
+def test_the_train_log_names_the_recipes_conditioning(model, described):
+    assert config_lib.describe_model(config_lib.load(model)) == described

@@ -10,7 +10,7 @@ from ml_collections import config_dict
 
 from tfgan_zoo import configs as _configs_package
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.models._conditioning import conditioning
+from tfgan_zoo.models._conditioning import ACGAN_OPTIONS, conditioning
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 # tf.distribute strategies; "mirrored" is every local GPU (or every logical CPU device),
@@ -47,7 +47,9 @@ def describe_model(config):
     mode = conditioning(config.model)
     if mode == "none":
         return config.model_name
-    return f"{config.model_name} ({mode}-conditioned)"
+    extras = [f"with {what}" for key, what in ACGAN_OPTIONS.items()
+              if config.model.get(key, False)]
+    return f"{config.model_name} ({', '.join([f'{mode}-conditioned', *extras])})"
 
 
 def prune_defaults():
