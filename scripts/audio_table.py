@@ -19,9 +19,8 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 
-from zoo_table import ROOT, evaluate, machine, train, update_readme
+from zoo_table import ROOT, evaluate, machine, spread, train, update_readme
 
 from tfgan_zoo import files
 
@@ -31,28 +30,20 @@ CLIPS_KEPT = 4  # WAV files per model in docs/audio: 8 kHz, 1 s, 16 KiB each
 CURVE = ("classifier_score", "class_accuracy", "fid")  # a trial's figures at every evaluation
 
 
-def spread(values, fmt):
-    """'mean (min-max)' of a list, or the one value."""
-    if len(values) == 1:
-        return fmt.format(values[0])
-    return (f"{fmt.format(statistics.mean(values))} ({fmt.format(min(values))}-"
-            f"{fmt.format(max(values))})")
-
-
 def row(name, runs):
     best = [r["best"]["results"] for r in runs]
     floor = runs[0]["best"]["floor"]
     base = runs[0]["untrained"]["results"]
-    accuracy = (spread([b["class_accuracy"] for b in best], "{:.0%}")
+    accuracy = (spread([b["class_accuracy"] for b in best], ".0%")
                 if "class_accuracy" in best[0] else "-")
     return (f"| `{name}` demo | {len(runs)} | {runs[0]['steps']:,} | "
-            f"{spread([r['seconds'] / 60 for r in runs], '{:.0f}')} min | "
-            f"{spread([b['classifier_score'] for b in best], '{:.2f}')} / "
+            f"{spread([r['seconds'] / 60 for r in runs], '.0f')} min | "
+            f"{spread([b['classifier_score'] for b in best], '.2f')} / "
             f"{base['classifier_score']:.2f} / {floor['classifier_score']:.2f} | "
-            f"{spread([b['fid'] for b in best], '{:.1f}')} / {base['fid']:.0f} / "
+            f"{spread([b['fid'] for b in best], '.1f')} / {base['fid']:.0f} / "
             f"{floor['fid']:.1f} | {accuracy} | "
-            f"{spread([b['precision'] for b in best], '{:.2f}')} / "
-            f"{spread([b['recall'] for b in best], '{:.2f}')} |")
+            f"{spread([b['precision'] for b in best], '.2f')} / "
+            f"{spread([b['recall'] for b in best], '.2f')} |")
 
 
 def table(results, host):
