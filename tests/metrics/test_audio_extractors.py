@@ -204,6 +204,27 @@ def test_second_call_loads_the_cache_without_training(trained, labeled_batches, 
     assert again.test_accuracy == first.test_accuracy and again.name == "again"
 
 
+def test_training_is_seeded_and_leaves_the_callers_streams_seeded(trained, labeled_batches,
+                                                                  tmp_path):
+    """Trained again from scratch on this machine it is the same network: the FID units of a
+    fresh machine's classifier are this one's. Afterwards the caller's random streams go on
+    from its own seed, not the classifier's: runs of different seeds that trained it mid-run
+    must not continue with the same random numbers."""
+    stem, first, _ = trained
+    draws = []
+    for attempt, seed in enumerate((7, 7, 8)):
+        keras.utils.set_random_seed(seed)
+        again = ax.spoken_digit_classifier(labeled_batches, _spec(), LENGTH,
+                                           str(tmp_path / f"again{attempt}"), "again",
+                                           epochs=2, log=lambda _: None)
+        for got, want in zip(again.model.get_weights(), first.model.get_weights(), strict=True):
+            np.testing.assert_array_equal(got, want)
+        draws.append((np.random.rand(), float(tf.random.uniform([]))))
+    assert draws[0] == draws[1] and draws[2][0] != draws[0][0] and draws[2][1] != draws[0][1]
+    with open(stem + ".json") as f:
+        assert json.load(f)["seed"] == ax.CLASSIFIER_SEED
+
+
 def test_a_cache_of_another_version_or_length_is_retrained(trained, labeled_batches,
                                                            monkeypatch, tmp_path):
     stem, _, _ = trained

@@ -41,6 +41,28 @@ def test_classifier_is_cached_and_reloaded_unchanged(digits_extractor):
     assert again.test_accuracy == first.test_accuracy
 
 
+def test_the_classifier_trains_from_its_seed_whatever_the_callers(tmp_path):
+    """Two fresh caches, two callers' seeds: the same network (see seeded())."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for label in ("dark", "light"):
+        os.makedirs(tmp_path / "images" / label)
+        for k in range(10):
+            pixels = rng.integers(0, 96, (8, 8)) + (150 if label == "light" else 0)
+            Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / "images" / label / f"{k}.png")
+    config = config_lib.load("dcgan", "tiny")
+    config.data.dataset = f"folder:{tmp_path / 'images'}"
+    trained = []
+    for seed in (1, 2):
+        keras.utils.set_random_seed(seed)
+        config.data.data_dir = str(tmp_path / f"cache{seed}")
+        trained.append(extractors.domain_classifier(config.data, 28, epochs=1,
+                                                    log=lambda _: None).model.get_weights())
+    for first, second in zip(*trained, strict=True):
+        np.testing.assert_array_equal(first, second)
+
+
 def test_unlabeled_dataset_needs_another_extractor(tmp_path):
     from PIL import Image
 

@@ -39,11 +39,13 @@ from absl import logging
 from tfgan_zoo import files
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.metrics.extractors import (
+    CLASSIFIER_SEED,
     HELD_OUT,
     HOLD_OUT_EVERY,
     Extractor,
     float32_policy,
     hold_out,
+    seeded,
 )
 
 CLASSIFIER_VERSION = 1  # in the record; a cache of another version is retrained
@@ -337,20 +339,26 @@ def spoken_digit_classifier(labeled_batches, spec, slice_length, cache_stem, nam
         raise ZooError(f"{spec.name} has no sample rate (sample_rate={spec.sample_rate}); the "
                        "audio classifier needs one for its log-mel features")
     weights_path, record_path = cache_stem + ".weights.h5", cache_stem + ".json"
-    network = classifier_network(slice_length, spec.channels, spec.sample_rate,
-                                 spec.num_classes)
+
+    def build():
+        return classifier_network(slice_length, spec.channels, spec.sample_rate,
+                                  spec.num_classes)
+
     if os.path.exists(record_path) and os.path.exists(weights_path):
         with open(record_path) as f:
             record = json.load(f)
         if _record_matches(record, spec, slice_length):
-            network.load_weights(weights_path)
-            return Extractor(name, FEATURE_DIM, network, record["test_accuracy"])
+            cached = build()
+            cached.load_weights(weights_path)
+            return Extractor(name, FEATURE_DIM, cached, record["test_accuracy"])
         log(f"The cached {spec.name} classifier at {cache_stem} is for another version or "
             "shape; training a new one")
     log(f"Training the {spec.name} audio classifier ({epochs} epochs); it is cached for later "
         "evaluations")
     start = time.monotonic()
-    accuracy, split = _train(network, labeled_batches, spec, slice_length, epochs, log)
+    with seeded():  # its initial weights, augmentations and batch order
+        network = build()
+        accuracy, split = _train(network, labeled_batches, spec, slice_length, epochs, log)
     seconds = time.monotonic() - start
     os.makedirs(os.path.dirname(os.path.abspath(cache_stem)), exist_ok=True)
     # Weights first, record last: a record on disk always means complete weights beside it.
@@ -360,6 +368,6 @@ def spoken_digit_classifier(labeled_batches, spec, slice_length, cache_stem, nam
         "dataset": spec.name, "slice_length": slice_length, "sample_rate": spec.sample_rate,
         "num_classes": spec.num_classes, "channels": spec.channels, "test_accuracy": accuracy,
         "accuracy_split": split, "epochs": epochs, "train_seconds": round(seconds, 1),
-        "version": CLASSIFIER_VERSION})
+        "version": CLASSIFIER_VERSION, "seed": CLASSIFIER_SEED})
     logging.info("audio classifier for %s: %s accuracy %.4f", spec.name, split, accuracy)
     return Extractor(name, FEATURE_DIM, network, accuracy)

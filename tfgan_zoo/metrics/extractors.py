@@ -61,6 +61,24 @@ def float32_policy():
         keras.mixed_precision.set_global_policy(previous)
 
 
+CLASSIFIER_SEED = 0  # in the record: the feature classifiers train from this seed
+
+
+@contextlib.contextmanager
+def seeded(seed=CLASSIFIER_SEED):
+    """Python's, NumPy's and TensorFlow's global seeds at `seed` inside: a feature classifier
+    trained on a fresh machine starts from the same weights and sees its batches in the same
+    order as one trained anywhere else, so FID in its features means the same there (up to
+    floating-point rounding, which differs between CPUs). Afterwards every stream goes on from
+    a seed drawn from NumPy's state before, so a seeded run stays as reproducible as it was."""
+    after = int(np.random.randint(2**31 - 1))
+    keras.utils.set_random_seed(seed)
+    try:
+        yield
+    finally:
+        keras.utils.set_random_seed(after)
+
+
 def data_root(data_config):
     """The TFDS data directory of a data config: where extractors are cached too."""
     return os.path.expanduser(data_config.get("data_dir") or os.environ.get(
@@ -120,19 +138,20 @@ def _train_and_test_batches(data_config, resolution):
 
 
 def _train_classifier(data_config, resolution, spec, epochs, log):
-    """Trains the classifier network; returns (network, accuracy, the split it was measured
-    on)."""
-    train_ds, test_ds, split = _train_and_test_batches(data_config, resolution)
-    held = (f"; no test split, so every {HOLD_OUT_EVERY}th image is held out to measure its "
-            "accuracy" if split == HELD_OUT else "")
-    log(f"Training the {spec.name} feature classifier ({spec.num_examples} images, "
-        f"{epochs} epochs{held}); it is cached for later evaluations")
-    network = _classifier_network(resolution, spec.channels, spec.num_classes)
-    trainer = keras.Model(network.input, network.output[1])
-    trainer.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(),
-                    metrics=["accuracy"])
-    trainer.fit(train_ds, epochs=epochs, verbose=0)
-    _, accuracy = trainer.evaluate(test_ds, verbose=0)
+    """Trains the classifier network from CLASSIFIER_SEED; returns (network, accuracy, the split
+    it was measured on)."""
+    with seeded():  # the shuffles are seeded when the datasets are made
+        train_ds, test_ds, split = _train_and_test_batches(data_config, resolution)
+        held = (f"; no test split, so every {HOLD_OUT_EVERY}th image is held out to measure "
+                "its accuracy" if split == HELD_OUT else "")
+        log(f"Training the {spec.name} feature classifier ({spec.num_examples} images, "
+            f"{epochs} epochs{held}); it is cached for later evaluations")
+        network = _classifier_network(resolution, spec.channels, spec.num_classes)
+        trainer = keras.Model(network.input, network.output[1])
+        trainer.compile(keras.optimizers.Adam(1e-3),
+                        keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+        trainer.fit(train_ds, epochs=epochs, verbose=0)
+        _, accuracy = trainer.evaluate(test_ds, verbose=0)
     return network, float(accuracy), split
 
 
@@ -160,9 +179,9 @@ def _has_split(data_config, split):
 def domain_classifier(data_config, resolution, epochs=15, log=print):
     """The cached classifier extractor for `data_config`'s dataset at `resolution`.
 
-    Trains it on the train split on first use (about 20 s for sklearn_digits on 2 cores) and
-    stores weights and test accuracy (`accuracy_split`: "test", or HELD_OUT) under
-    `<data_dir>/tfgan_zoo_extractors/`.
+    Trains it on the train split on first use, from CLASSIFIER_SEED (about 20 s for
+    sklearn_digits on 2 cores), and stores weights and test accuracy (`accuracy_split`:
+    "test", or HELD_OUT) under `<data_dir>/tfgan_zoo_extractors/`.
     """
     spec = data.describe(data_config, split="train")
     if spec.num_classes < 2:
@@ -184,7 +203,8 @@ def domain_classifier(data_config, resolution, epochs=15, log=print):
         network.save_weights(tmp)
     files.write_json(stem + ".json", {
         "dataset": spec.name, "resolution": resolution, "channels": spec.channels,
-        "num_classes": spec.num_classes, "test_accuracy": accuracy, "accuracy_split": split})
+        "num_classes": spec.num_classes, "test_accuracy": accuracy, "accuracy_split": split,
+        "seed": CLASSIFIER_SEED})
     logging.info("feature classifier for %s: %s accuracy %.4f", spec.name, split, accuracy)
     return Extractor(name, 128, network, accuracy)
 
