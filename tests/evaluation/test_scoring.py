@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 import pytest
-from PIL import Image
+from image_folders import image_folder
 
 from tfgan_zoo import config as config_lib
 from tfgan_zoo.data import DatasetSpec
@@ -18,19 +18,6 @@ from tfgan_zoo.errors import ZooError
 from tfgan_zoo.evaluation import scoring
 from tfgan_zoo.kinds import image as image_kind
 from tfgan_zoo.metrics import extractors
-
-RNG = np.random.default_rng(0)
-
-
-def image_folder(root, per_class, classes=("dark", "light")):
-    """8x8 grayscale PNGs, dark or light by class; unlabeled (no subfolders) if `classes` is
-    empty. Returns the folder."""
-    for i, name in enumerate(classes or ("",)):
-        os.makedirs(root / name, exist_ok=True)
-        for k in range(per_class):
-            pixels = RNG.integers(0, 96, (8, 8)) + 150 * i
-            Image.fromarray(pixels.astype(np.uint8), "L").save(root / name / f"{k}.png")
-    return root
 
 
 def folder_config(model, folder, data_dir, every=2):

@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 import tf_keras as keras
+from image_folders import image_folder
 
 from tfgan_zoo import config as config_lib
 from tfgan_zoo.errors import ZooError
@@ -43,16 +44,9 @@ def test_classifier_is_cached_and_reloaded_unchanged(digits_extractor):
 
 def test_the_classifier_trains_from_its_seed_whatever_the_callers(tmp_path):
     """Two fresh caches, two callers' seeds: the same network (see seeded())."""
-    from PIL import Image
-
-    rng = np.random.default_rng(0)
-    for label in ("dark", "light"):
-        os.makedirs(tmp_path / "images" / label)
-        for k in range(10):
-            pixels = rng.integers(0, 96, (8, 8)) + (150 if label == "light" else 0)
-            Image.fromarray(pixels.astype(np.uint8)).save(tmp_path / "images" / label / f"{k}.png")
+    folder = image_folder(tmp_path / "images", per_class=10)
     config = config_lib.load("dcgan", "tiny")
-    config.data.dataset = f"folder:{tmp_path / 'images'}"
+    config.data.dataset = f"folder:{folder}"
     trained = []
     for seed in (1, 2):
         keras.utils.set_random_seed(seed)
