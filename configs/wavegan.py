@@ -42,6 +42,7 @@ def model_config():
             phase_shuffle=2,  # D's random shift in [-n, n] samples; 0 off
             conditioning="none",  # none | projection | acgan (labeled data only)
             label_projection=False,  # acgan only: D also projects the label (see dcgan's)
+            twin_classifier=False,  # acgan only: TAC-GAN's twin class head (see dcgan's)
         )
     )
 

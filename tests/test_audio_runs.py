@@ -137,16 +137,21 @@ def test_an_audio_run_evaluates_with_the_spoken_digit_classifier(audio_run, digi
         report.evaluate_run(audio_run, "latest", extractor="inception", log=lambda _: None)
 
 
-def test_a_wavegan_with_a_class_head_steps_with_its_class_losses(digits_data_dir):
+@pytest.mark.parametrize("twin", [False, True])
+def test_a_wavegan_with_a_class_head_steps_with_its_class_losses(digits_data_dir, twin):
     # conditioning=acgan with label_projection: D projects the label and classifies; its class
-    # head learns real clips alone (config.gan.aux_fake=False, the family's default).
+    # head learns real clips alone (config.gan.aux_fake=False, the family's default). With
+    # twin_classifier, TAC-GAN's twin head learns the generated clips as a third output.
     config = config_lib.load("wavegan_cond", "tiny")
     config.data.data_dir = digits_data_dir
     config.model.conditioning, config.model.label_projection = "acgan", True
+    config.model.twin_classifier = twin
     dataset, spec = audio.AudioKind().load(config, config.train.batch_size * config.gan.d_steps)
     gan = training.build_gan(config, spec)
-    assert gan.conditioning == "acgan" and not gan.aux_fake
+    assert gan.conditioning == "acgan" and not gan.aux_fake and gan.twin == twin
     assert [t.name.split(":")[0] for t in gan.discriminator.inputs] == ["audio", "label"]
+    assert len(gan.discriminator.outputs) == (3 if twin else 2)
     logs = gan.train_step(next(iter(dataset)))
     assert {"d_aux", "g_aux", "aux_accuracy"} <= set(logs)
+    assert ("d_twin" in logs) == twin
     assert all(np.isfinite(float(v)) for v in logs.values())

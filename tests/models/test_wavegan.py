@@ -416,7 +416,7 @@ def test_default_model_config_is_the_papers_and_a_fresh_copy_each_time():
     assert cfg.to_dict() == dict(
         slice_length=16384, model_dim=64, kernel_size=25, latent_dim=100,
         latent_distribution="uniform", upsample="zeros", post_proc_filter_len=0, phase_shuffle=2,
-        conditioning="none", label_projection=False)
+        conditioning="none", label_projection=False, twin_classifier=False)
     wavegan.validate(cfg)
     cfg.model_dim = 8
     assert wavegan.default_model_config().model_dim == 64
@@ -436,6 +436,8 @@ def test_unbuildable_slice_length_is_refused_with_the_valid_ones(slice_length):
      r"config\.model\.conditioning='concat'; valid: none, projection, acgan"),
     ("label_projection", True, r"config\.model\.label_projection=True is the projection term "
                                r"beside ACGAN's class head, for conditioning='acgan' only"),
+    ("twin_classifier", True, r"config\.model\.twin_classifier=True is TAC-GAN's second class "
+                              r"head, for conditioning='acgan' only"),
     ("latent_distribution", "cauchy",
      r"config\.model\.latent_distribution='cauchy'; valid: uniform, normal"),
     ("model_dim", 0, r"config\.model\.model_dim must be a positive integer, got 0"),

@@ -1,5 +1,6 @@
 """What every model family shares about class conditioning (not a family: the leading
-underscore keeps it out of `available_families`)."""
+underscore keeps it out of `available_families`). Config-level only, without TensorFlow: configs
+read it (the Keras layers every family's D ends with are in _heads.py)."""
 from tfgan_zoo.errors import ZooError
 
 
@@ -41,3 +42,11 @@ def projects_label(cfg):
     with label_projection."""
     mode = conditioning(cfg)
     return mode == "projection" or (mode == "acgan" and cfg.get("label_projection", False))
+
+
+def class_heads(cfg):
+    """How many class heads D has: ACGAN's (1), and TAC-GAN's twin beside it (2); else 0."""
+    if conditioning(cfg) != "acgan":
+        return 0
+    return 2 if cfg.get("twin_classifier", False) else 1
+

@@ -22,6 +22,7 @@ Self-conditioned (`clusters` K > 0, unconditional data or not; tfgan_zoo/self_co
   G: z -> the cluster read off z (LatentCluster) -> Embedding concatenated with z -> the same
     network; still a function of z alone. D: [images, cluster] -> the projection D over K.
 """
+import functools
 import math
 
 import tensorflow as tf
@@ -30,6 +31,7 @@ import tf_keras as keras
 from tfgan_zoo import latents, self_conditioning
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.models import _conditioning as _conditioning_lib
+from tfgan_zoo.models import _heads
 from tfgan_zoo.models._conditioning import conditioning as _conditioning
 from tfgan_zoo.spectral_norm import SpectralNormalization
 
@@ -190,27 +192,10 @@ def build_discriminator(cfg, spec):
         if cfg.d_dropout:
             x = keras.layers.Dropout(cfg.d_dropout)(x)
     h = keras.layers.Flatten()(x)
-    logits = _spectral(cfg, keras.layers.Dense(1, name="logit"))(h)
-    if projects:
-        # The class term <embed(y), h>; spectrally normalised with the rest of D when d_norm is
-        # spectral, as in Miyato and Koyama's SNGAN-projection.
-        embed = _spectral(cfg, keras.layers.Embedding(num_classes, h.shape[-1],
-                                                      name="label_projection"))(label)
-        projection = keras.layers.Dot(axes=1, name="projection")([embed, h])
-        logits = keras.layers.Add(name="logit_plus_projection")([logits, projection])
-    # float32 outputs whatever the mixed-precision policy, so losses stay exact.
-    logits = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
-    if conditioning == "acgan":
-        class_logits = _spectral(cfg, keras.layers.Dense(num_classes, name="class_logit"))(h)
-        class_logits = keras.layers.Activation("linear", dtype="float32",
-                                               name="class_logits")(class_logits)
-        outputs = [logits, class_logits]
-        if cfg.get("twin_classifier", False):
-            twin_logits = _spectral(cfg, keras.layers.Dense(num_classes, name="twin_logit"))(h)
-            outputs.append(keras.layers.Activation("linear", dtype="float32",
-                                                   name="twin_logits")(twin_logits))
-        return keras.Model(inputs, outputs, name="discriminator")
-    return keras.Model(inputs, logits, name="discriminator")
+    heads = 0 if num_clusters(cfg) else _conditioning_lib.class_heads(cfg)
+    outputs = _heads.discriminator_outputs(
+        h, num_classes, label if projects else None, heads, wrap=functools.partial(_spectral, cfg))
+    return keras.Model(inputs, outputs, name="discriminator")
 
 
 def _spectral(cfg, layer):

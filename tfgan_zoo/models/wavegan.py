@@ -43,8 +43,10 @@ Class-conditional variants (`conditioning`, labeled data with `spec.num_classes`
   "projection" D (Miyato and Koyama 2018): [audio, label] -> features h ->
     Dense(1)(h) + <Embedding(label), h>.
   "acgan" D (Odena et al. 2017): audio -> [logits [B, 1], class logits [B, num_classes]]; with
-    `label_projection`, [audio, label] in and the projection term in the logits as well (the
-    image family's `acgan` does the same; see tfgan_zoo/models/dcgan.py).
+    `label_projection`, [audio, label] in and the projection term in the logits as well; with
+    `twin_classifier` (TAC-GAN, Gong et al. 2019), also [twin logits [B, num_classes]], a head
+    that learns generated clips. The image family's `acgan` has the same options; see
+    tfgan_zoo/models/dcgan.py.
 """
 import tensorflow as tf
 import tf_keras as keras
@@ -55,6 +57,7 @@ from tfgan_zoo.configs.wavegan import (  # noqa: F401  (re-exported: the family'
 )
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.models import _conditioning as _conditioning_lib
+from tfgan_zoo.models import _heads
 from tfgan_zoo.models._conditioning import conditioning as _conditioning
 
 # What the error for a conditional config on unlabeled data suggests.
@@ -234,13 +237,12 @@ def build_discriminator(cfg, spec):
     """audio [B, slice_length, spec.channels] -> logits [B, 1], float32.
 
     "projection" takes [audio, label int32 [B]]; "acgan" returns [logits, class logits
-    [B, num_classes]] and takes the label too with `label_projection`. Raises ZooError when a
-    conditional config meets data without classes. Call it with `training=True` in D's
-    updates: phase shuffle is only active then.
+    [B, num_classes]] (and twin logits with `twin_classifier`) and takes the label too with
+    `label_projection`. Raises ZooError when a conditional config meets data without classes.
+    Call it with `training=True` in D's updates: phase shuffle is only active then.
     """
     validate(cfg)
     num_classes = _num_classes(cfg, spec)
-    conditioning = _conditioning(cfg)
     projects = _conditioning_lib.projects_label(cfg)
     strides = _strides(cfg.slice_length)
     audio = keras.Input((cfg.slice_length, spec.channels), name="audio")
@@ -255,16 +257,6 @@ def build_discriminator(cfg, spec):
         if cfg.phase_shuffle and i < len(strides) - 1:
             x = PhaseShuffle(cfg.phase_shuffle, name=f"down{i}_phase_shuffle")(x)
     h = keras.layers.Flatten(name="flatten")(x)
-    logits = keras.layers.Dense(1, name="logit")(h)
-    if projects:
-        embed = keras.layers.Embedding(num_classes, h.shape[-1], name="label_projection")(label)
-        projection = keras.layers.Dot(axes=1, name="projection")([embed, h])
-        logits = keras.layers.Add(name="logit_plus_projection")([logits, projection])
-    # float32 output whatever the mixed-precision policy, so losses stay exact.
-    logits = keras.layers.Activation("linear", dtype="float32", name="logits")(logits)
-    if conditioning == "acgan":
-        class_logits = keras.layers.Dense(num_classes, name="class_logit")(h)
-        class_logits = keras.layers.Activation("linear", dtype="float32",
-                                               name="class_logits")(class_logits)
-        return keras.Model(inputs, [logits, class_logits], name="discriminator")
-    return keras.Model(inputs, logits, name="discriminator")
+    outputs = _heads.discriminator_outputs(
+        h, num_classes, label if projects else None, _conditioning_lib.class_heads(cfg))
+    return keras.Model(inputs, outputs, name="discriminator")
