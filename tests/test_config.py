@@ -122,6 +122,7 @@ def test_loading_every_config_imports_no_tensorflow():
 @pytest.mark.parametrize("model,described", [
     ("dcgan", "dcgan"), ("cgan", "dcgan (projection-conditioned)"),
     ("acgan", "dcgan (acgan-conditioned, with the projection term beside ACGAN's class head)"),
-    ("wavegan_cond", "wavegan (projection-conditioned)")])
+    ("wavegan_cond",
+     "wavegan (acgan-conditioned, with the projection term beside ACGAN's class head)")])
 def test_the_train_log_names_the_recipes_conditioning(model, described):
     assert config_lib.describe_model(config_lib.load(model)) == described

@@ -18,8 +18,9 @@ from tfgan_zoo.pruning import finetune as pruned_runs
 
 # One recipe per distinct kind of network, so the suite keeps its time budget: dcgan (2-D
 # convolutions, batch norm), wgan_gp (the penalty's extra gradient through pruned layers),
-# wavegan_cond (1-D transposed convolutions, projection conditioning). The other recipes differ
-# in losses, conditioning or spectral norm (test_config.py validates every recipe).
+# wavegan_cond (1-D transposed convolutions, a class head and the projection term). The other
+# recipes differ in losses, conditioning or spectral norm (test_config.py validates every
+# recipe).
 RECIPES = ("dcgan", "wgan_gp", "wavegan_cond")
 
 
