@@ -49,4 +49,3 @@ def class_heads(cfg):
     if conditioning(cfg) != "acgan":
         return 0
     return 2 if cfg.get("twin_classifier", False) else 1
-
