@@ -78,6 +78,10 @@ def get_config(preset=None):
             # head also learns generated clips (False: real ones alone, as the image acgan)
             aux_weight=1.0,
             aux_fake=False,
+            # MSGAN's mode-seeking term in G's loss (0: off) and its pairs (see dcgan's): G is
+            # penalised when two latents give nearly the same clip
+            mode_seeking=0.0,
+            mode_seeking_pairs="second_batch",
         )
     )
 

@@ -155,3 +155,15 @@ def test_a_wavegan_with_a_class_head_steps_with_its_class_losses(digits_data_dir
     assert {"d_aux", "g_aux", "aux_accuracy"} <= set(logs)
     assert ("d_twin" in logs) == twin
     assert all(np.isfinite(float(v)) for v in logs.values())
+
+
+def test_a_wavegan_steps_with_the_mode_seeking_term_its_config_asks_for(digits_data_dir):
+    config = config_lib.load("wavegan_cond", "tiny")
+    config.data.data_dir = digits_data_dir
+    config.gan.mode_seeking, config.gan.mode_seeking_pairs = 1.0, "batch_halves"
+    dataset, spec = audio.AudioKind().load(config, config.train.batch_size * config.gan.d_steps)
+    gan = training.build_gan(config, spec)
+    assert gan.mode_seeking == 1.0 and gan.mode_seeking_pairs == "batch_halves"
+    logs = gan.train_step(next(iter(dataset)))
+    # Latent distance over clip distance: finite and positive for a generator that uses z.
+    assert 0 < float(logs["mode_seeking"]) < 1e3
