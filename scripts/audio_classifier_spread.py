@@ -19,7 +19,6 @@ import numpy as np  # noqa: E402
 import tf_keras as keras  # noqa: E402
 
 from tfgan_zoo import latents, metrics, models  # noqa: E402
-from tfgan_zoo.data import audio as audio_data  # noqa: E402
 from tfgan_zoo.engine import runs  # noqa: E402
 from tfgan_zoo.metrics import audio_extractors  # noqa: E402
 
@@ -44,17 +43,11 @@ def trained_classifier(config, seed, epochs):
     kind = models.kind_of_config(config)
     spec = kind.describe(config)
     length = config.model.slice_length
-
-    def labeled_batches(split, shuffle):
-        ds, _ = audio_data.load(config.data, length, batch_size=64, split=split,
-                                shuffle=shuffle, repeat=False, drop_remainder=False)
-        return ds.map(lambda b: (b[kind.feature], b["label"]))
-
     keras.utils.set_random_seed(seed)
     network = audio_extractors.classifier_network(length, spec.channels, spec.sample_rate,
                                                   spec.num_classes)
-    accuracy, _ = audio_extractors._train(network, labeled_batches, spec, length, epochs,
-                                          lambda _: None)
+    accuracy, _ = audio_extractors._train(network, kind.labeled_batches(config), spec, length,
+                                          epochs, lambda _: None)
     return network, accuracy
 
 

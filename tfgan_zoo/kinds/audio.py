@@ -107,6 +107,19 @@ class AudioKind(Kind):
     def describe_spec(self, spec):
         return f"{spec.num_examples} clips at {spec.sample_rate} Hz"
 
+    def labeled_batches(self, config):
+        """labeled_batches(split, shuffle) -> a dataset of (clips [64, slice_length, C], labels
+        [64]) batches of the config's data, each split read once: what the audio classifier
+        trains and is tested on."""
+        length = config.model.slice_length
+
+        def batches(split, shuffle):
+            ds, _ = audio_data.load(config.data, length, batch_size=64, split=split,
+                                    shuffle=shuffle, repeat=False, drop_remainder=False)
+            return ds.map(lambda b: (b[self.feature], b["label"]))
+
+        return batches
+
     def make_extractor(self, config, name="classifier", weights=None, log=print):
         """The spoken-digit classifier the zoo trains on the run's real training split."""
         if name != "classifier":
@@ -114,17 +127,11 @@ class AudioKind(Kind):
                            "--extractor=classifier, a classifier trained on the real clips")
         spec = self.describe(config)
         length = config.model.slice_length
-
-        def labeled_batches(split, shuffle):
-            ds, _ = audio_data.load(config.data, length, batch_size=64, split=split,
-                                    shuffle=shuffle, repeat=False, drop_remainder=False)
-            return ds.map(lambda b: (b[self.feature], b["label"]))
-
         dataset = config.data.dataset.replace(os.sep, "_").replace(":", "_").strip("_")
         stem = os.path.join(extractors.data_root(config.data), "tfgan_zoo_extractors",
                             f"{dataset}_{length}at{spec.sample_rate}_audio")
         return audio_extractors.spoken_digit_classifier(
-            labeled_batches, spec, length, stem,
+            self.labeled_batches(config), spec, length, stem,
             name=f"classifier:{spec.name}@{length}x{spec.sample_rate}Hz", log=log)
 
     # A run's samples.
