@@ -20,6 +20,7 @@ from tfgan_zoo.metrics.extractors import Extractor
 
 LENGTH = 16384
 RATE = 16000
+MEMBERS = 2  # the ensemble's mechanics; the zoo's own audio classifier has ax.MEMBERS
 
 
 def _spec(num_classes=10, name="spoken_digits_espeak/small"):
@@ -49,7 +50,7 @@ def trained(labeled_batches, tmp_path_factory):
     messages = []
     extractor = ax.spoken_digit_classifier(labeled_batches, _spec(), LENGTH, stem,
                                            "classifier:spoken_digits_espeak/small@16384x1",
-                                           epochs=2, log=messages.append)
+                                           epochs=2, members=MEMBERS, log=messages.append)
     return stem, extractor, messages
 
 
@@ -169,6 +170,7 @@ def test_classifier_trains_and_records_its_accuracy(trained):
     assert (record["slice_length"], record["sample_rate"], record["num_classes"]) == (
         LENGTH, RATE, 10)
     assert record["accuracy_split"] == "test" and record["epochs"] == 2
+    assert record["members"] == MEMBERS and len(record["member_accuracies"]) == MEMBERS
     assert 0.0 <= record["test_accuracy"] <= 1.0
     assert record["test_accuracy"] == extractor.test_accuracy
     assert os.path.exists(stem + ".weights.h5")
@@ -197,7 +199,7 @@ def test_second_call_loads_the_cache_without_training(trained, labeled_batches, 
 
     monkeypatch.setattr(ax, "_train", no_training)
     again = ax.spoken_digit_classifier(labeled_batches, _spec(), LENGTH, stem, "again",
-                                       log=pytest.fail)
+                                       members=MEMBERS, log=pytest.fail)
     audio = np.random.default_rng(4).uniform(-1, 1, (3, LENGTH, 1)).astype(np.float32)
     np.testing.assert_allclose(again(audio)[0], first(audio)[0], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(again(audio)[1], first(audio)[1], rtol=1e-5, atol=1e-6)
@@ -216,7 +218,7 @@ def test_training_is_seeded_and_leaves_the_callers_streams_seeded(trained, label
         keras.utils.set_random_seed(seed)
         again = ax.spoken_digit_classifier(labeled_batches, _spec(), LENGTH,
                                            str(tmp_path / f"again{attempt}"), "again",
-                                           epochs=2, log=lambda _: None)
+                                           epochs=2, members=MEMBERS, log=lambda _: None)
         for got, want in zip(again.model.get_weights(), first.model.get_weights(), strict=True):
             np.testing.assert_array_equal(got, want)
         draws.append((np.random.rand(), float(tf.random.uniform([]))))
@@ -241,17 +243,17 @@ def test_a_cache_of_another_version_or_length_is_retrained(trained, labeled_batc
         record = json.load(f)
     # accuracy_split "train": a record from before a part of a test-less split was held out.
     for change in ({"version": ax.CLASSIFIER_VERSION - 1}, {"slice_length": 8192},
-                   {"accuracy_split": "train"}):
+                   {"accuracy_split": "train"}, {"members": MEMBERS + 1}):
         with open(copy + ".json", "w") as f:
             json.dump({**record, **change}, f)
         messages = []
         extractor = ax.spoken_digit_classifier(labeled_batches, _spec(), LENGTH, copy, "x",
-                                               log=messages.append)
-        assert extractor.test_accuracy == 0.5
-        assert any("another version or shape" in m for m in messages)
+                                               members=1, log=messages.append)
+        assert extractor.test_accuracy == 0.5  # one member: its accuracy is the ensemble's
+        assert any("another version, shape or number of members" in m for m in messages)
         with open(copy + ".json") as f:
             assert json.load(f)["version"] == ax.CLASSIFIER_VERSION
-    assert calls == [LENGTH, LENGTH, LENGTH]
+    assert calls == [LENGTH] * 4
 
 
 def test_without_a_test_split_accuracy_is_measured_on_held_out_clips(labeled_batches,
@@ -263,7 +265,7 @@ def test_without_a_test_split_accuracy_is_measured_on_held_out_clips(labeled_bat
 
     messages = []
     extractor = ax.spoken_digit_classifier(train_only, _spec(), 4096, str(tmp_path / "c"),
-                                           "x", epochs=1, log=messages.append)
+                                           "x", epochs=1, members=MEMBERS, log=messages.append)
     with open(tmp_path / "c.json") as f:
         record = json.load(f)
     assert record["accuracy_split"] == ax.HELD_OUT and record["slice_length"] == 4096
@@ -271,6 +273,32 @@ def test_without_a_test_split_accuracy_is_measured_on_held_out_clips(labeled_bat
     assert any("every 5th clip of the training split is held out to measure it" in m
                for m in messages)
     assert extractor(np.zeros((2, 4096, 1), np.float32))[0].shape == (2, 128)
+
+
+def test_the_ensemble_gives_the_first_members_features_and_the_mean_probabilities(
+        trained, labeled_batches, tmp_path):
+    _, extractor, _ = trained
+    members = [extractor.model.get_layer(f"member{k}") for k in range(MEMBERS)]
+    audio, _ = next(iter(labeled_batches("test", False)))
+    outputs = [member(audio, training=False) for member in members]
+    features, probs = extractor(audio)
+    np.testing.assert_allclose(features, outputs[0][0].numpy(), rtol=1e-5, atol=1e-5)
+    mean = np.mean([p.numpy() for _, p in outputs], axis=0)
+    np.testing.assert_allclose(probs, mean, rtol=1e-5, atol=1e-6)
+    # The members differ (trained from their own seeds), so the mean is not either of them.
+    assert np.abs(outputs[0][1].numpy() - outputs[1][1].numpy()).max() > 1e-3
+    # Member 0 is the single classifier a one-member cache holds, weight for weight: FID in
+    # the ensemble's features is FID in that classifier's.
+    single = ax.spoken_digit_classifier(labeled_batches, _spec(), LENGTH, str(tmp_path / "one"),
+                                        "one", epochs=2, members=1, log=lambda _: None)
+    for got, want in zip(single.model.get_weights(), members[0].get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_an_ensemble_needs_a_member(labeled_batches, tmp_path):
+    with pytest.raises(ZooError, match="at least one member"):
+        ax.spoken_digit_classifier(labeled_batches, _spec(), LENGTH, str(tmp_path / "c"), "x",
+                                   members=0)
 
 
 @pytest.mark.parametrize("num_classes", [0, 1])

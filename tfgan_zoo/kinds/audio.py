@@ -128,11 +128,16 @@ class AudioKind(Kind):
         spec = self.describe(config)
         length = config.model.slice_length
         dataset = config.data.dataset.replace(os.sep, "_").replace(":", "_").strip("_")
+        # The version in the name: a process of an older version that is still running
+        # keeps its own cache rather than retraining this one's.
         stem = os.path.join(extractors.data_root(config.data), "tfgan_zoo_extractors",
-                            f"{dataset}_{length}at{spec.sample_rate}_audio")
+                            f"{dataset}_{length}at{spec.sample_rate}_audio_"
+                            f"v{audio_extractors.CLASSIFIER_VERSION}")
+        members = audio_extractors.MEMBERS
         return audio_extractors.spoken_digit_classifier(
-            self.labeled_batches(config), spec, length, stem,
-            name=f"classifier:{spec.name}@{length}x{spec.sample_rate}Hz", log=log)
+            self.labeled_batches(config), spec, length, stem, members=members,
+            name=f"classifier:{spec.name}@{length}x{spec.sample_rate}Hz ({members} members)",
+            log=log)
 
     # A run's samples.
     def sample_file(self, samples_dir, step):
