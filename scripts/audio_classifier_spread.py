@@ -17,8 +17,9 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 import numpy as np  # noqa: E402
 
-from tfgan_zoo import latents, metrics, models  # noqa: E402
+from tfgan_zoo import metrics, models  # noqa: E402
 from tfgan_zoo.engine import runs  # noqa: E402
+from tfgan_zoo.evaluation import scoring  # noqa: E402
 from tfgan_zoo.metrics import audio_extractors  # noqa: E402
 from tfgan_zoo.metrics.extractors import seeded  # noqa: E402
 
@@ -28,14 +29,12 @@ BATCH = 256
 def drawn(run_dir, num_samples):
     """(clips [N, L, C], the digits asked for [N], the run's config) as evaluation draws them."""
     run = runs.load(run_dir, "best")
-    gan = run.gan
-    z = gan.prior.stateless(num_samples, 0)
-    clips, asked = [], []
-    for start in range(0, num_samples, BATCH):
-        labels = latents.classes_in_turn(z[start:start + BATCH].shape[0], gan.num_classes, start)
-        clips.append(gan.generate(z[start:start + BATCH], labels).numpy())
-        asked.append(np.asarray(labels))
-    return np.concatenate(clips), np.concatenate(asked), run.config
+    if not run.gan.conditional:
+        raise SystemExit(f"{run_dir} is an unconditional run: no digit is asked for, so there "
+                         "is no share heard as asked to compare; give conditional runs")
+    batches = list(scoring.generated_batches(run.gan, num_samples, BATCH))
+    return (np.concatenate([clips.numpy() for clips, _ in batches]),
+            np.concatenate([np.asarray(asked) for _, asked in batches]), run.config)
 
 
 def trained_classifier(config, seed, epochs):

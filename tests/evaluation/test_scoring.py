@@ -11,6 +11,7 @@ import pytest
 from image_folders import image_folder
 
 from tfgan_zoo import config as config_lib
+from tfgan_zoo import latents
 from tfgan_zoo.data import DatasetSpec
 from tfgan_zoo.data.wav import write_wav
 from tfgan_zoo.engine import training
@@ -212,3 +213,38 @@ def test_kept_rows_keep_their_classes_when_the_reservoir_drops_rows(monkeypatch)
     np.testing.assert_array_equal(kept.row_classes, np.argmax(kept.rows, axis=1))
     assert len(set(kept.row_classes)) > 1
     np.testing.assert_array_equal(kept.class_counts(), [100] * 4)  # all rows, not the kept
+
+
+class _RecordingGAN:
+    """What `generated_batches` reads of a GAN: its prior, its classes, `generate`; it returns
+    each latent's first coordinate so the draws can be compared."""
+
+    def __init__(self, num_classes):
+        self.prior = latents.Prior(dim=3, distribution="uniform")
+        self.num_classes = num_classes
+        self.conditional = num_classes > 0
+
+    def generate(self, z, labels=None):
+        return z[:, 0]
+
+
+@pytest.mark.parametrize("num_classes", [0, 10])
+def test_generated_batches_draw_the_same_samples_in_any_batch_size(num_classes):
+    gan = _RecordingGAN(num_classes)
+
+    def drawn(batch_size, seed=0):
+        batches = list(scoring.generated_batches(gan, 23, batch_size, seed))
+        samples = np.concatenate([s.numpy() for s, _ in batches])
+        asked = [a for _, a in batches]
+        return batches, samples, asked
+
+    batches, samples, asked = drawn(10)
+    assert [len(s) for s, _ in batches] == [10, 10, 3]
+    np.testing.assert_array_equal(samples, drawn(23)[1])
+    np.testing.assert_array_equal(samples, gan.prior.stateless(23, 0).numpy()[:, 0])
+    assert not np.allclose(samples, drawn(10, seed=1)[1])
+    if num_classes:  # the digits in turn across batches: 0..9, 0..9, 0..2
+        np.testing.assert_array_equal(np.concatenate([a.numpy() for a in asked]),
+                                      np.arange(23) % 10)
+    else:
+        assert asked == [None, None, None]

@@ -88,17 +88,24 @@ def real_features(extractor, config, split, batch_size=256):
     return out, spec
 
 
-def generated_features(gan, extractor, num_samples, batch_size=256, seed=0):
-    """Features of `num_samples` samples of `gan.generate`, from fixed latents (and, for a
-    conditional model, classes in turn), so two evaluations of one checkpoint agree."""
-    out = Features.empty(extractor.feature_dim, seed=seed)
+def generated_batches(gan, num_samples, batch_size=256, seed=0):
+    """Yields (samples of `gan.generate`, the classes asked or None) in batches, from fixed
+    latents (and, for a conditional model, classes in turn), so two evaluations of one
+    checkpoint draw the same samples."""
     all_z = gan.prior.stateless(num_samples, seed)
     for start in range(0, num_samples, batch_size):
         z = all_z[start:start + batch_size]
         labels = None
         if gan.conditional:
             labels = latents.classes_in_turn(z.shape[0], gan.num_classes, start)
-        out.add(*extractor(gan.generate(z, labels)), asked=labels)
+        yield gan.generate(z, labels), labels
+
+
+def generated_features(gan, extractor, num_samples, batch_size=256, seed=0):
+    """Features of `num_samples` samples drawn as `generated_batches` draws them."""
+    out = Features.empty(extractor.feature_dim, seed=seed)
+    for samples, labels in generated_batches(gan, num_samples, batch_size, seed):
+        out.add(*extractor(samples), asked=labels)
     return out
 
 
