@@ -41,6 +41,9 @@ def model_config():
             post_proc_filter_len=0,  # learned filter after G's tanh; 0 off, the paper's option 512
             phase_shuffle=2,  # D's random shift in [-n, n] samples; 0 off
             conditioning="none",  # none | projection | acgan (labeled data only)
+            # Self-conditioning on K k-means clusters of the clips' log-mel spectrograms (no
+            # labels; tfgan_zoo/self_conditioning.py); 0 off. Not with `conditioning`.
+            clusters=0,
             label_projection=False,  # acgan only: D also projects the label (see dcgan's)
             twin_classifier=False,  # acgan only: TAC-GAN's twin class head (see dcgan's)
         )

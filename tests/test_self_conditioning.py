@@ -10,11 +10,12 @@ import tensorflow as tf
 import tf_keras as keras
 
 from tfgan_zoo import config as config_lib
-from tfgan_zoo import self_conditioning
+from tfgan_zoo import models, self_conditioning
 from tfgan_zoo.engine import runs, training
 from tfgan_zoo.engine.gan import GAN
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.models import dcgan
+from tfgan_zoo.metrics import audio_extractors
+from tfgan_zoo.models import dcgan, wavegan
 
 LATENT = 4
 
@@ -140,6 +141,17 @@ def test_bad_cluster_settings_are_refused(overrides, message):
         dcgan.validate(tiny_model_config(**overrides))
 
 
+@pytest.mark.parametrize("model, overrides, message", [
+    ("wavegan", dict(clusters=1), "use 0 .off. or at least 2"),
+    ("wavegan_cond", dict(clusters=3), "conditioning='acgan' already conditions on labels"),
+])
+def test_bad_cluster_settings_of_wavegan_are_refused(model, overrides, message):
+    cfg = config_lib.load(model, "tiny").model
+    cfg.update(overrides)
+    with pytest.raises(ZooError, match=message):
+        wavegan.validate(cfg)
+
+
 def test_a_generator_without_the_cluster_layer_is_refused():
     cfg = tiny_model_config(clusters=0)
     spec = types.SimpleNamespace(channels=1, num_classes=0, name="tiny")
@@ -206,3 +218,32 @@ def test_the_recipes_without_labels_are_self_conditioned():
         assert config_lib.load(name, "tiny").model.clusters == 0, name
     for name in ("cgan", "acgan"):  # cgan and acgan have labels
         assert config_lib.load(name).model.clusters == 0, name
+
+
+def test_a_self_conditioned_wavegan_clusters_clips_by_their_log_mel_spectrograms(
+        digits_data_dir):
+    config = config_lib.load("wavegan", "tiny")
+    config.data.data_dir = digits_data_dir
+    config.model.clusters = 3
+    # Whole clips: the tiny preset's first 4,096 samples (a quarter second) of these clips are
+    # the silence before the word.
+    config.model.slice_length = 16384
+    kind = models.kind_of_config(config)
+    dataset, spec = kind.load(config, config.train.batch_size * config.gan.d_steps)
+    gan = training.build_gan(config, spec)
+    assert [t.name.split(":")[0] for t in gan.generator.inputs] == ["z"]
+    assert [t.name.split(":")[0] for t in gan.discriminator.inputs] == ["audio", "label"]
+    frames = audio_extractors.num_frames(config.model.slice_length, spec.sample_rate)
+    assert gan.clusters.centres.shape == (3, frames * audio_extractors.NUM_MELS)
+    lines = []
+    training.fit_clusters(gan, config, kind, lines.append)
+    assert any("Self-conditioning on 3 k-means clusters" in line for line in lines)
+    # Real clips go to the centre nearest their log-mel spectrogram, not their waveform.
+    clips = next(iter(dataset))["audio"]
+    mel = audio_extractors.log_mel(clips, spec.sample_rate).numpy().reshape(len(clips), -1)
+    centres = gan.clusters.centres.numpy()
+    distances = ((mel[:, None, :] - centres[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(gan.clusters.of_samples(clips).numpy(), distances.argmin(-1))
+    assert len(np.unique(centres.round(3), axis=0)) == 3
+    logs = gan.train_step(next(iter(dataset)))
+    assert all(np.isfinite(float(v)) for v in logs.values())

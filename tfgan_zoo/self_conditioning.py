@@ -2,11 +2,13 @@
 an unconditional GAN on a small dataset.
 
 After Liu et al., "Diverse Image Generation via Self-Conditioned GANs" (CVPR 2020): the real
-samples are clustered (here k-means on pixels, once, before training), and both networks are
+samples are clustered (here k-means, once, before training, on the features the run's kind
+gives: pixels for images, log-mel spectrograms for audio), and both networks are
 conditioned on the cluster as a class-conditional GAN is on its labels. G is told which
 cluster to draw and D, a projection discriminator, judges a sample as one of that cluster, so
 G splits its latent space into parts, one per cluster, instead of morphing one digit into the
-next through shapes that are no digit. No labels are used: it works on any folder of images.
+next through shapes that are no digit. No labels are used: it works on any folder of images
+or WAV files.
 
 G stays a function of its latents alone, so sampling, evaluation and every export see an
 unconditional generator: the cluster is read off the first latent coordinate (`LatentCluster`),
@@ -25,6 +27,41 @@ from tfgan_zoo.errors import ZooError
 # Samples k-means is fitted on, at most: enough for ten clusters, seconds on a CPU.
 MAX_FIT_SAMPLES = 10_000
 KMEANS_RESTARTS = 10
+FEATURE_BATCH = 500  # samples turned into clustering features at once (bounds the memory)
+
+
+def num_clusters(cfg):
+    """config.model.clusters: K for self-conditioning, 0 off (configs from before it: off)."""
+    return cfg.get("clusters", 0)
+
+
+def check_clusters(cfg, conditioning):
+    """Raises ZooError when config.model `cfg` asks for clusters that cannot be: K of 1 or
+    below 0, or clusters beside label `conditioning` (anything but "none")."""
+    clusters = num_clusters(cfg)
+    if clusters == 1 or clusters < 0:
+        raise ZooError(f"config.model.clusters={clusters}: use 0 (off) or at least 2")
+    if clusters and conditioning != "none":
+        raise ZooError(f"config.model.clusters={clusters} conditions on clusters of the data "
+                       f"in place of its labels; conditioning={conditioning!r} already "
+                       "conditions on labels: set one of them to off (clusters=0 or "
+                       "conditioning=none)")
+
+
+def generator_input(cfg, z):
+    """What a generator's network reads: z itself, or for a self-conditioned `cfg` z with the
+    embedding of the cluster read off it (`LatentCluster`); G stays a function of z alone."""
+    if not num_clusters(cfg):
+        return z
+    cluster = LatentCluster(num_clusters(cfg), name="latent_cluster")(z)
+    embedded = keras.layers.Embedding(num_clusters(cfg), cfg.latent_dim,
+                                      name="cluster_embedding")(cluster)
+    return keras.layers.Concatenate(name="z_and_cluster")([z, embedded])
+
+
+def flattened(samples):
+    """samples [B, ...] -> float32 [B, F]: the clustering features of images, their pixels."""
+    return tf.reshape(tf.cast(samples, tf.float32), [tf.shape(samples)[0], -1])
 
 
 def fit(samples, num_clusters, seed=0):
@@ -98,26 +135,32 @@ def set_thresholds(networks, thresholds):
             latent_cluster_of(network).thresholds.assign(thresholds)
 
 
-def centroids_for(count, sample_shape):
-    """Centroids for `count` clusters of samples of `sample_shape`, to be fitted (`fit_gan`);
-    None for 0 clusters (no self-conditioning)."""
-    return Centroids(count, int(np.prod(sample_shape))) if count else None
+def centroids_for(count, sample_shape, features=None):
+    """Centroids for `count` clusters of samples of `sample_shape` in the space of `features`
+    (samples [B, ...] -> float32 [B, F]; None: `flattened`), to be fitted (`fit_gan`); None
+    for 0 clusters (no self-conditioning)."""
+    if not count:
+        return None
+    features = features or flattened
+    dim = int(features(tf.zeros((1, *sample_shape))).shape[-1])
+    return Centroids(count, dim, features)
 
 
 class Centroids(tf.Module):
-    """The cluster centres [K, F] of the real samples; `of_samples` gives each sample its
-    nearest one. A variable, so that a resumed run, or another worker, assigns real samples to
-    the clusters the run started with."""
+    """The cluster centres [K, F] of the real samples' `features` ([B, ...] -> [B, F]);
+    `of_samples` gives each sample its nearest one. A variable, so that a resumed run, or
+    another worker, assigns real samples to the clusters the run started with."""
 
-    def __init__(self, num_clusters, num_features, name="centroids"):
+    def __init__(self, num_clusters, num_features, features=flattened, name="centroids"):
         super().__init__(name=name)
         self.num_clusters = num_clusters
+        self.features = features
         self.centres = tf.Variable(tf.zeros((num_clusters, num_features)), trainable=False,
                                    name="centres")
 
     def of_samples(self, samples):
         """samples [B, ...] -> the index of each one's nearest centre, int32 [B]."""
-        flat = tf.reshape(tf.cast(samples, tf.float32), [tf.shape(samples)[0], -1])
+        flat = self.features(samples)
         # |x - c|^2 without the |x|^2 that every centre shares.
         distances = (tf.reduce_sum(self.centres ** 2, axis=-1)[tf.newaxis, :]
                      - 2.0 * tf.matmul(flat, self.centres, transpose_b=True))
@@ -139,7 +182,9 @@ def fit_gan(gan, batches, feature, log):
     """Fits a self-conditioned GAN's clusters on `batches` ({feature: [B, ...]}, the training
     data): the centres, and the cut points of its generators' latents."""
     samples = first_samples(batches, feature)
-    centres, shares = fit(samples, gan.clusters.num_clusters)
+    features = np.concatenate([gan.clusters.features(samples[i:i + FEATURE_BATCH]).numpy()
+                               for i in range(0, len(samples), FEATURE_BATCH)])
+    centres, shares = fit(features, gan.clusters.num_clusters)
     gan.clusters.centres.assign(centres)
     set_thresholds([gan.generator, gan.ema_generator],
                    latent_thresholds(shares, gan.latent_distribution))

@@ -49,7 +49,9 @@ class HandLoop:
         self.num_classes = spec.num_classes
         self.centroids = self.latent_cluster = None
         if centres is not None:
-            self.centroids = self_conditioning.Centroids(*centres.shape)
+            self.centroids = self_conditioning.Centroids(
+                *centres.shape, models.kind_of(family).cluster_features(spec)
+                or self_conditioning.flattened)
             self.centroids.centres.assign(centres)
             self.latent_cluster = self_conditioning.latent_cluster_of(self.generator)
         self.gan = config.gan

@@ -102,7 +102,7 @@ def build_gan(config, spec, init_weights=None):
               augment=_augmenter(config, kind),
               clusters=self_conditioning.centroids_for(  # fitted by `fit_clusters`
                   _optional(family, "num_clusters", config.model) or 0,
-                  family.sample_shape(config.model, spec)))
+                  family.sample_shape(config.model, spec), kind.cluster_features(spec)))
     gan.compile(d_optimizer, g_optimizer,
                 loss=config.gan.loss, label_smoothing=config.gan.label_smoothing,
                 gp_weight=config.gan.gp_weight, r1_gamma=config.gan.r1_gamma,

@@ -19,6 +19,8 @@ A kind module defines `KIND`, an instance of a `Kind` subclass, which provides:
   sample_file(dir, step), latest_sample(dir), write_samples(dir, step, samples, rows, writer,
                          spec)   samples of a run: files in <workdir>/samples and TensorBoard
   diversity(samples)     how much samples of different latents differ (collapse warning)
+  cluster_features(spec) what self-conditioning clusters samples by ([B, ...] -> [B, F]), or
+                         None for the samples themselves
   serving_outputs, float_output, signature_outputs(samples, spec), served_float(samples)
                          what a SavedModel returns, and the generator's output as its
                          float_output shows it (NumPy or TF)
@@ -72,6 +74,11 @@ class Kind:
     def label_free_extractor(self, config):
         """(name, weights) of an extractor for `config` that needs no class labels, where its
         files are on disk or named in the config, or None."""
+        return None
+
+    def cluster_features(self, spec):
+        """What self-conditioning's k-means clusters samples by; None: the samples, flattened
+        (tfgan_zoo.self_conditioning.flattened)."""
         return None
 
     def served_float(self, samples):

@@ -107,6 +107,17 @@ class AudioKind(Kind):
     def describe_spec(self, spec):
         return f"{spec.num_examples} clips at {spec.sample_rate} Hz"
 
+    def cluster_features(self, spec):
+        """What self-conditioning clusters clips by: their log-mel spectrograms, flattened
+        ([B, L, C] -> float32 [B, frames * mels]). k-means on the waveforms finds loudness and
+        timing, not words: on the demo's training clips, 20 clusters hold 77% of one digit each
+        against 15% for waveforms (the share of the clips in their cluster's commonest digit)."""
+        def features(audio):
+            mel = audio_extractors.log_mel(audio, spec.sample_rate)
+            return tf.reshape(mel, [tf.shape(mel)[0], -1])
+
+        return features
+
     def labeled_batches(self, config):
         """labeled_batches(split, shuffle) -> a dataset of (clips [64, slice_length, C], labels
         [64]) batches of the config's data, each split read once: what the audio classifier

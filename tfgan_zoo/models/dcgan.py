@@ -33,6 +33,7 @@ from tfgan_zoo.errors import ZooError
 from tfgan_zoo.models import _conditioning as _conditioning_lib
 from tfgan_zoo.models import _heads
 from tfgan_zoo.models._conditioning import conditioning as _conditioning
+from tfgan_zoo.self_conditioning import num_clusters  # also the engine's hook
 from tfgan_zoo.spectral_norm import SpectralNormalization
 
 # What the error for a conditional config on unlabeled data suggests.
@@ -73,20 +74,8 @@ def validate(cfg):
     if _conditioning(cfg) not in CONDITIONINGS:
         raise ZooError(f"config.model.conditioning={_conditioning(cfg)!r}; "
                        f"valid: {', '.join(CONDITIONINGS)}")
-    clusters = num_clusters(cfg)
-    if clusters == 1 or clusters < 0:
-        raise ZooError(f"config.model.clusters={clusters}: use 0 (off) or at least 2")
-    if clusters and _conditioning(cfg) != "none":
-        raise ZooError(f"config.model.clusters={clusters} conditions on clusters of the data "
-                       f"in place of its labels; conditioning={_conditioning(cfg)!r} already "
-                       "conditions on labels: set one of them to off (clusters=0 or "
-                       "conditioning=none)")
+    self_conditioning.check_clusters(cfg, _conditioning(cfg))
     _conditioning_lib.check_acgan_options(cfg)
-
-
-def num_clusters(cfg):
-    """config.model.clusters: K for self-conditioning, 0 off (configs from before it: off)."""
-    return cfg.get("clusters", 0)
 
 
 def latent_prior(cfg, spec=None):
@@ -126,12 +115,7 @@ def build_generator(cfg, spec):
     start, ups = _start_size_and_upsamplings(cfg.resolution)
     channels = cfg.base_channels * 2 ** (ups - 1)
     z = keras.Input((cfg.latent_dim,), name="z")
-    inputs, x = z, z
-    if num_clusters(cfg):
-        cluster = self_conditioning.LatentCluster(num_clusters(cfg), name="latent_cluster")(z)
-        embedded = keras.layers.Embedding(num_clusters(cfg), cfg.latent_dim,
-                                          name="cluster_embedding")(cluster)
-        x = keras.layers.Concatenate(name="z_and_cluster")([z, embedded])
+    inputs, x = z, self_conditioning.generator_input(cfg, z)
     if num_classes:
         label = keras.Input((), dtype="int32", name="label")
         embedded = keras.layers.Embedding(num_classes, cfg.latent_dim, name="label_embedding")

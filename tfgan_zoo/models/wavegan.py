@@ -47,11 +47,17 @@ Class-conditional variants (`conditioning`, labeled data with `spec.num_classes`
     `twin_classifier` (TAC-GAN, Gong et al. 2019), also [twin logits [B, num_classes]], a head
     that learns generated clips. The image family's `acgan` has the same options; see
     tfgan_zoo/models/dcgan.py.
+
+Self-conditioned (`clusters` K > 0, no labels used; tfgan_zoo/self_conditioning.py), as the
+image family's: G reads a cluster off its first latent and concatenates its embedding with z
+(still a function of z alone); D is the projection D over the K clusters, [audio, cluster]. The
+clusters are k-means clusters of the training clips' log-mel spectrograms (the audio kind's
+`cluster_features`).
 """
 import tensorflow as tf
 import tf_keras as keras
 
-from tfgan_zoo import latents
+from tfgan_zoo import latents, self_conditioning
 from tfgan_zoo.configs.wavegan import (  # noqa: F401  (re-exported: the family's defaults)
     model_config as default_model_config,
 )
@@ -59,6 +65,7 @@ from tfgan_zoo.errors import ZooError
 from tfgan_zoo.models import _conditioning as _conditioning_lib
 from tfgan_zoo.models import _heads
 from tfgan_zoo.models._conditioning import conditioning as _conditioning
+from tfgan_zoo.self_conditioning import num_clusters  # also the engine's hook
 
 # What the error for a conditional config on unlabeled data suggests.
 LABELED = ("spoken_digits_espeak or a folder of clips with one subfolder per class "
@@ -127,6 +134,7 @@ def validate(cfg):
     if _conditioning(cfg) not in CONDITIONINGS:
         raise ZooError(f"config.model.conditioning={_conditioning(cfg)!r}; "
                        f"valid: {', '.join(CONDITIONINGS)} (WaveGAN has no other conditioning)")
+    self_conditioning.check_clusters(cfg, _conditioning(cfg))
     _conditioning_lib.check_acgan_options(cfg)
 
 
@@ -211,7 +219,7 @@ def build_generator(cfg, spec):
     strides = _strides(cfg.slice_length)
     channels = cfg.model_dim * 2 ** (len(strides) - 1)
     z = keras.Input((cfg.latent_dim,), name="z")
-    inputs, x = z, z
+    inputs, x = z, self_conditioning.generator_input(cfg, z)
     if num_classes:
         label = keras.Input((), dtype="int32", name="label")
         embedded = keras.layers.Embedding(num_classes, cfg.latent_dim, name="label_embedding")
@@ -244,6 +252,9 @@ def build_discriminator(cfg, spec):
     validate(cfg)
     num_classes = _num_classes(cfg, spec)
     projects = _conditioning_lib.projects_label(cfg)
+    heads = _conditioning_lib.class_heads(cfg)
+    if num_clusters(cfg):
+        num_classes, projects, heads = num_clusters(cfg), True, 0
     strides = _strides(cfg.slice_length)
     audio = keras.Input((cfg.slice_length, spec.channels), name="audio")
     inputs, x = audio, audio
@@ -257,6 +268,5 @@ def build_discriminator(cfg, spec):
         if cfg.phase_shuffle and i < len(strides) - 1:
             x = PhaseShuffle(cfg.phase_shuffle, name=f"down{i}_phase_shuffle")(x)
     h = keras.layers.Flatten(name="flatten")(x)
-    outputs = _heads.discriminator_outputs(
-        h, num_classes, label if projects else None, _conditioning_lib.class_heads(cfg))
+    outputs = _heads.discriminator_outputs(h, num_classes, label if projects else None, heads)
     return keras.Model(inputs, outputs, name="discriminator")
