@@ -128,6 +128,9 @@ def get_config(preset=None):
     if preset == "tiny":
         config.model.model_dim = 4
         config.model.slice_length = 4096
+        # 4,096 samples at 4 kHz hold a whole clip; at 16 kHz they would be its first quarter
+        # second, the silence before the word (the clips are centred).
+        config.data.sample_rate = 4_000
         config.model.latent_dim = 8
         config.data.dataset = "spoken_digits_espeak/small"
         config.train.batch_size = 4

@@ -51,25 +51,25 @@ def test_a_run_writes_wav_files_and_spectrograms(audio_run):
     clips = sorted(os.listdir(os.path.join(samples, "step_0000004")))
     assert clips == [f"clip_{i}.wav" for i in range(10)]  # one per digit
     pcm, rate = decode_wav(open(os.path.join(samples, "latest", "clip_7.wav"), "rb").read())
-    assert rate == 16_000 and len(pcm) == 4096
+    assert rate == 4_000 and len(pcm) == 4096
     assert os.path.exists(os.path.join(samples, "latest.png"))
 
 
 def test_the_export_describes_audio_and_its_wav_bytes_decode_to_its_pcm(audio_export):
     meta = audio_export
     assert meta["kind"] == "audio" and meta["shape"] == [4096, 1]
-    assert meta["dataset"]["sample_rate"] == 16_000 and meta["num_classes"] == 10
+    assert meta["dataset"]["sample_rate"] == 4_000 and meta["num_classes"] == 10
     assert {m: round(t["snr_db"]) >= t["tolerance"]["min_snr_db"]
             for m, t in meta["tflite"].items()} == dict.fromkeys(
         ("float32", "float16", "dynamic"), True)
     sample = tf.saved_model.load(meta["path"]).signatures["sample"]
     out = sample(count=tf.constant(3), seed=tf.constant(1, tf.int64), label=tf.constant(7))
     assert out["audio"].shape == (3, 4096) and list(out["label"].numpy()) == [7, 7, 7]
-    assert list(out["sample_rate"].numpy()) == [16_000] * 3
+    assert list(out["sample_rate"].numpy()) == [4_000] * 3
     for blob, pcm, clip in zip(out["wav_bytes"].numpy(), out["pcm"].numpy(),
                                out["audio"].numpy(), strict=True):
         decoded, rate = decode_wav(blob)
-        assert rate == 16_000
+        assert rate == 4_000
         np.testing.assert_array_equal(decoded, pcm)
         np.testing.assert_allclose(pcm / 32768, np.clip(clip, -1, 1), atol=1e-4)
 
@@ -102,7 +102,7 @@ def test_the_clients_decode_served_audio_to_wav_files(audio_export, tmp_path):
             paths = samples.save(tmp_path / type(client).__name__)
             for path, pcm in zip(paths, samples.pcm, strict=True):
                 decoded, rate = decode_wav(open(path, "rb").read())
-                assert rate == 16_000 and path.endswith(".wav")
+                assert rate == 4_000 and path.endswith(".wav")
                 np.testing.assert_array_equal(decoded, pcm)
 
 
@@ -167,3 +167,12 @@ def test_a_wavegan_steps_with_the_mode_seeking_term_its_config_asks_for(digits_d
     logs = gan.train_step(next(iter(dataset)))
     # Latent distance over clip distance: finite and positive for a generator that uses z.
     assert 0 < float(logs["mode_seeking"]) < 1e3
+
+
+def test_the_tiny_preset_trains_on_the_words_not_the_silence_around_them(digits_data_dir):
+    config = config_lib.load("wavegan", "tiny")
+    config.data.data_dir = digits_data_dir
+    dataset, spec = audio.AudioKind().load(config, 16, shuffle=False, repeat=False)
+    clips = next(iter(dataset))["audio"].numpy()
+    assert spec.sample_rate == 4_000 and clips.shape == (16, 4096, 1)
+    assert (np.abs(clips).max(axis=(1, 2)) > 0.3).all()  # peak-normalised words in every clip

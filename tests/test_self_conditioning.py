@@ -225,9 +225,6 @@ def test_a_self_conditioned_wavegan_clusters_clips_by_their_log_mel_spectrograms
     config = config_lib.load("wavegan", "tiny")
     config.data.data_dir = digits_data_dir
     config.model.clusters = 3
-    # Whole clips: the tiny preset's first 4,096 samples (a quarter second) of these clips are
-    # the silence before the word.
-    config.model.slice_length = 16384
     kind = models.kind_of_config(config)
     dataset, spec = kind.load(config, config.train.batch_size * config.gan.d_steps)
     gan = training.build_gan(config, spec)

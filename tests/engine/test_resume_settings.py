@@ -70,7 +70,7 @@ def test_a_new_sample_rate_is_refused_naming_it(tmp_path):
     changed = config_lib.load("wavegan", "tiny")
     changed.data.sample_rate = 8_000
     with pytest.raises(ZooError, match=r"different config.data.sample_rate \(data.sample_rate: "
-                                       r"saved 16000, now 8000\); use a new --workdir"):
+                                       r"saved 4000, now 8000\); use a new --workdir"):
         workdir.check(changed)
 
 
