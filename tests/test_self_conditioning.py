@@ -14,7 +14,7 @@ from tfgan_zoo import models, self_conditioning
 from tfgan_zoo.engine import runs, training
 from tfgan_zoo.engine.gan import GAN
 from tfgan_zoo.errors import ZooError
-from tfgan_zoo.metrics import audio_extractors
+from tfgan_zoo.metrics import mel
 from tfgan_zoo.models import dcgan, wavegan
 
 LATENT = 4
@@ -230,16 +230,16 @@ def test_a_self_conditioned_wavegan_clusters_clips_by_their_log_mel_spectrograms
     gan = training.build_gan(config, spec)
     assert [t.name.split(":")[0] for t in gan.generator.inputs] == ["z"]
     assert [t.name.split(":")[0] for t in gan.discriminator.inputs] == ["audio", "label"]
-    frames = audio_extractors.num_frames(config.model.slice_length, spec.sample_rate)
-    assert gan.clusters.centres.shape == (3, frames * audio_extractors.NUM_MELS)
+    frames = mel.num_frames(config.model.slice_length, spec.sample_rate)
+    assert gan.clusters.centres.shape == (3, frames * mel.NUM_MELS)
     lines = []
     training.fit_clusters(gan, config, kind, lines.append)
     assert any("Self-conditioning on 3 k-means clusters" in line for line in lines)
     # Real clips go to the centre nearest their log-mel spectrogram, not their waveform.
     clips = next(iter(dataset))["audio"]
-    mel = audio_extractors.log_mel(clips, spec.sample_rate).numpy().reshape(len(clips), -1)
+    spectra = mel.log_mel(clips, spec.sample_rate).numpy().reshape(len(clips), -1)
     centres = gan.clusters.centres.numpy()
-    distances = ((mel[:, None, :] - centres[None]) ** 2).sum(-1)
+    distances = ((spectra[:, None, :] - centres[None]) ** 2).sum(-1)
     np.testing.assert_array_equal(gan.clusters.of_samples(clips).numpy(), distances.argmin(-1))
     assert len(np.unique(centres.round(3), axis=0)) == 3
     logs = gan.train_step(next(iter(dataset)))

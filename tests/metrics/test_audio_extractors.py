@@ -16,6 +16,7 @@ import tf_keras as keras
 import tfgan_zoo.data.spoken_digits  # noqa: F401  (registers spoken_digits_espeak)
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.metrics import audio_extractors as ax
+from tfgan_zoo.metrics import mel
 from tfgan_zoo.metrics.extractors import Extractor
 
 LENGTH = 16384
@@ -58,40 +59,40 @@ def _mel(hz):
     return 1127.0 * np.log1p(hz / 700.0)
 
 
-def _band_centres(sample_rate, num_mels=ax.NUM_MELS, lower=ax.LOWER_EDGE_HERTZ):
+def _band_centres(sample_rate, num_mels=mel.NUM_MELS, lower=mel.LOWER_EDGE_HERTZ):
     """Centre frequencies of the mel bands: HTK mel scale, evenly spaced, edges excluded."""
     edges = np.linspace(_mel(lower), _mel(sample_rate / 2.0), num_mels + 2)
     return 700.0 * np.expm1(edges[1:-1] / 1127.0)
 
 
 def test_frame_sizes_scale_with_the_sample_rate():
-    assert ax.frame_sizes(16000) == (400, 160, 512)  # 25 ms, 10 ms
-    assert ax.frame_sizes(8000) == (200, 80, 256)
-    assert ax.frame_sizes(48000) == (1200, 480, 2048)
-    assert ax.num_frames(16384, 16000) == 1 + (16384 - 400) // 160 == 100
+    assert mel.frame_sizes(16000) == (400, 160, 512)  # 25 ms, 10 ms
+    assert mel.frame_sizes(8000) == (200, 80, 256)
+    assert mel.frame_sizes(48000) == (1200, 480, 2048)
+    assert mel.num_frames(16384, 16000) == 1 + (16384 - 400) // 160 == 100
     with pytest.raises(ValueError, match="shorter than one window"):
-        ax.num_frames(100, 16000)
+        mel.num_frames(100, 16000)
 
 
 @pytest.mark.parametrize("length, rate, channels", [(16384, 16000, 1), (4096, 8000, 2),
                                                     (65536, 16000, 1)])
 def test_log_mel_shapes(length, rate, channels):
     audio = np.random.default_rng(0).uniform(-1, 1, (3, length, channels)).astype(np.float32)
-    out = ax.log_mel(audio, rate)
+    out = mel.log_mel(audio, rate)
     assert out.dtype == tf.float32
-    assert out.shape == (3, ax.num_frames(length, rate), ax.NUM_MELS)
-    layer = ax.LogMel(rate)
+    assert out.shape == (3, mel.num_frames(length, rate), mel.NUM_MELS)
+    layer = mel.LogMel(rate)
     assert tuple(layer.compute_output_shape((None, length, channels))) == (
-        None, ax.num_frames(length, rate), ax.NUM_MELS)
+        None, mel.num_frames(length, rate), mel.NUM_MELS)
     np.testing.assert_allclose(layer(audio).numpy(), out.numpy(), rtol=1e-6)
-    assert ax.log_mel(audio[..., 0], rate, num_mels=40).shape[-1] == 40  # [B, L] works too
+    assert mel.log_mel(audio[..., 0], rate, num_mels=40).shape[-1] == 40  # [B, L] works too
 
 
 def test_channels_are_averaged_to_mono():
     left = np.random.default_rng(1).uniform(-1, 1, (2, 4096, 1)).astype(np.float32)
     stereo = np.concatenate([left, np.zeros_like(left)], axis=-1)
-    np.testing.assert_allclose(ax.log_mel(stereo, RATE).numpy(),
-                               ax.log_mel(left / 2, RATE).numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(mel.log_mel(stereo, RATE).numpy(),
+                               mel.log_mel(left / 2, RATE).numpy(), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("rate", [16000, 8000])
@@ -100,27 +101,27 @@ def test_a_pure_tone_peaks_in_the_mel_band_of_its_frequency(rate):
     t = np.arange(LENGTH) / rate
     for band in (12, 25, 40, 55):
         tone = 0.5 * np.sin(2 * np.pi * centres[band] * t)
-        spectrum = ax.log_mel(tone[None, :, None].astype(np.float32), rate).numpy()[0]
+        spectrum = mel.log_mel(tone[None, :, None].astype(np.float32), rate).numpy()[0]
         assert np.all(np.argmax(spectrum, axis=1) == band), (rate, band, centres[band])
         # Far from the tone there is (almost) nothing: at the log floor, not above it.
-        assert spectrum[:, 0].max() < math.log(ax.LOG_EPSILON) + 1.0
+        assert spectrum[:, 0].max() < math.log(mel.LOG_EPSILON) + 1.0
         assert spectrum[:, band].min() > math.log(0.01)
 
 
 def test_silence_sits_at_the_log_floor():
-    silence = ax.log_mel(np.zeros((1, 4096, 1), np.float32), RATE).numpy()
-    np.testing.assert_allclose(silence, math.log(ax.LOG_EPSILON), rtol=1e-6)
+    silence = mel.log_mel(np.zeros((1, 4096, 1), np.float32), RATE).numpy()
+    np.testing.assert_allclose(silence, math.log(mel.LOG_EPSILON), rtol=1e-6)
 
 
 def test_layers_are_serializable():
-    for layer in (ax.LogMel(8000, num_mels=32, upper_edge_hertz=3000.0),
+    for layer in (mel.LogMel(8000, num_mels=32, upper_edge_hertz=3000.0),
                   ax.RandomTimeShift(40), ax.RandomGain(-20.0)):
         name = type(layer).__name__
         assert keras.utils.get_registered_name(type(layer)) == f"tfgan_zoo>{name}"
         again = keras.layers.deserialize(keras.layers.serialize(layer))
         assert type(again) is type(layer) and again.get_config() == layer.get_config()
     audio = np.random.default_rng(2).uniform(-1, 1, (2, 4096, 1)).astype(np.float32)
-    layer = ax.LogMel(8000, num_mels=32, upper_edge_hertz=3000.0)
+    layer = mel.LogMel(8000, num_mels=32, upper_edge_hertz=3000.0)
     np.testing.assert_allclose(layer.from_config(layer.get_config())(audio).numpy(),
                                layer(audio).numpy())
     # The whole classifier is one Functional model that Keras can rebuild from its config.

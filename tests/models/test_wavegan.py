@@ -416,7 +416,7 @@ def test_default_model_config_is_the_papers_and_a_fresh_copy_each_time():
     assert cfg.to_dict() == dict(
         slice_length=16384, model_dim=64, kernel_size=25, latent_dim=100,
         latent_distribution="uniform", upsample="zeros", post_proc_filter_len=0, phase_shuffle=2,
-        conditioning="none", label_projection=False, twin_classifier=False)
+        conditioning="none", label_projection=False, twin_classifier=False, clusters=0)
     wavegan.validate(cfg)
     cfg.model_dim = 8
     assert wavegan.default_model_config().model_dim == 64

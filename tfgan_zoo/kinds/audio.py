@@ -21,7 +21,7 @@ from tfgan_zoo.data import wav
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.kinds import HIGHER, LOWER, Kind
 from tfgan_zoo.kinds import image as image_kind
-from tfgan_zoo.metrics import audio_extractors, extractors
+from tfgan_zoo.metrics import audio_extractors, extractors, mel
 
 # Least signal-to-noise ratio (dB) of a LiteRT generator's clips against the Keras generator's
 # on the same latents: 10 log10(sum(keras^2) / sum((litert - keras)^2)) over all clips.
@@ -113,8 +113,8 @@ class AudioKind(Kind):
         timing, not words: on the demo's training clips, 20 clusters hold 77% of one digit each
         against 15% for waveforms (the share of the clips in their cluster's commonest digit)."""
         def features(audio):
-            mel = audio_extractors.log_mel(audio, spec.sample_rate)
-            return tf.reshape(mel, [tf.shape(mel)[0], -1])
+            spectra = mel.log_mel(audio, spec.sample_rate)
+            return tf.reshape(spectra, [tf.shape(spectra)[0], -1])
 
         return features
 
