@@ -25,6 +25,7 @@ PRESETS = wavegan.PRESETS
 
 def get_config(preset=None):
     config = wavegan.get_config(preset)
+    config.model.clusters = 0  # the digits' labels, not clusters of the clips
     config.model.conditioning = "acgan"
     config.model.label_projection = True
     return config

@@ -1,8 +1,9 @@
 """How fast WaveGAN trains here: step time, clips/s and the share of this machine's matmul peak.
 
-  python scripts/wavegan_benchmark.py [--presets=paper,demo] [--steps=2]
+  python scripts/wavegan_benchmark.py [--presets=paper,demo,demo_plain] [--steps=2]
 
-For each config (the paper's d=64 recipe and the CPU demo) it builds the zoo's GAN, trains on
+For each config (the paper's d=64 recipe, the CPU demo, and the demo without its
+self-conditioning, which is what that costs) it builds the zoo's GAN, trains on
 random clips (the input pipeline is not what is measured), times `--steps` training steps after
 one warm-up step, and counts the step's FLOPs from the layer shapes. The matmul peak is a
 2048x2048 float32 matmul measured in the same process (the benchmark's: the fastest of about
@@ -31,7 +32,9 @@ from tfgan_zoo.benchmarking.machine import machine, matmul_peak
 from tfgan_zoo.data.spec import DatasetSpec
 from tfgan_zoo.engine import training
 
-PRESETS = {"paper": None, "demo": "demo"}
+# name: (preset, config.model overrides)
+PRESETS = {"paper": (None, {}), "demo": ("demo", {}), "demo_plain": ("demo", {"clusters": 0})}
+MIN_SECONDS = 20.0  # each config's timed steps last at least this long
 START, END = "<!-- wavegan-benchmark:start -->", "<!-- wavegan-benchmark:end -->"
 
 
@@ -51,8 +54,9 @@ def forward_flops(model):
     return 2 * int(macs)
 
 
-def benchmark(name, preset, steps):
+def benchmark(name, preset, model_overrides, steps):
     config = config_lib.load("wavegan", preset)
+    config.model.update(model_overrides)
     batch, d_steps = config.train.batch_size, config.gan.d_steps
     length = config.model.slice_length
     spec = DatasetSpec("random", "train", 0, 1, 0, (), 1, config.data.sample_rate)
@@ -62,10 +66,14 @@ def benchmark(name, preset, steps):
     step = tf.function(gan.train_step)
     step(batch_data)  # warm-up: tracing and first allocations
     started = time.perf_counter()
-    for _ in range(steps):
+    done = 0
+    # At least `steps` steps and MIN_SECONDS: two of the demo's 0.3 s steps are too few to tell
+    # it from the demo_plain row.
+    while done < steps or time.perf_counter() - started < MIN_SECONDS:
         logs = step(batch_data)
-    float(logs["d_loss"])
-    seconds = (time.perf_counter() - started) / steps
+        float(logs["d_loss"])  # waits for the step
+        done += 1
+    seconds = (time.perf_counter() - started) / done
     g, d = forward_flops(gan.generator), forward_flops(gan.discriminator)
     critic = g + (10 if config.gan.gp_weight > 0 else 6) * d
     flops = batch * (d_steps * critic + 3 * g + 3 * d)
@@ -81,19 +89,23 @@ def main():
     parser.add_argument("--presets", default=",".join(PRESETS))
     parser.add_argument("--steps", type=int, default=2)
     args = parser.parse_args()
+    unknown = set(args.presets.split(",")) - set(PRESETS)
+    if unknown:
+        parser.error(f"unknown --presets {', '.join(sorted(unknown))}; valid: "
+                     f"{', '.join(PRESETS)}")
     peak, host = matmul_peak(), machine()
     lines = [f"Measured by `python scripts/wavegan_benchmark.py` on {host['cores']} cores, "
              f"{host['cpu']}, Python {host['python']}, TensorFlow {host['tensorflow']}: "
              "float32, random clips (the input pipeline is not measured), "
-             f"{args.steps} steps after a warm-up step. Matmul peak (2048x2048 float32, same "
-             f"process): {peak / 1e9:.0f} GFLOP/s. FLOPs counted from the layer shapes (see "
-             "the script).", "",
+             f"at least {args.steps} steps and {MIN_SECONDS:.0f} s after a warm-up step. "
+             f"Matmul peak (2048x2048 float32, same process): {peak / 1e9:.0f} GFLOP/s. "
+             "FLOPs counted from the layer shapes (see the script).", "",
              "| config | d | samples | batch x critic updates | G / D forward per clip | "
              "FLOP per step | step time | real clips/s | share of matmul peak |",
              "|---|---|---|---|---|---|---|---|---|"]
     print(lines[0], flush=True)
     for name in args.presets.split(","):
-        r = benchmark(name, PRESETS[name], args.steps)
+        r = benchmark(name, *PRESETS[name], args.steps)
         lines.append(
             f"| {r['name']} | {r['d']} | {r['length']:,} at {r['rate'] // 1000} kHz | "
             f"{r['batch']} x {r['d_steps']} | {r['g_gflop']:.2f} / {r['d_gflop']:.2f} GFLOP | "
