@@ -86,10 +86,12 @@ def get_config(preset=None):
             r1_gamma=0.0,
             weight_clip=0.0,
             ema_decay=0.0,  # the paper keeps no EMA of G
-            # conditioning=acgan only: the weight of the class loss, and whether D's class
-            # head also learns generated clips (False: real ones alone, as the image acgan)
+            # conditioning=acgan only: the weight of D's class loss, whether D's class head
+            # also learns generated clips (False: real ones alone, as the image acgan), and
+            # G's weight of it (None: aux_weight)
             aux_weight=1.0,
             aux_fake=False,
+            g_aux_weight=config_dict.placeholder(float),
             # MSGAN's mode-seeking term in G's loss (0: off) and its pairs (see dcgan's): G is
             # penalised when two latents give nearly the same clip
             mode_seeking=0.0,

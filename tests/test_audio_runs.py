@@ -19,6 +19,7 @@ from tfgan_zoo.engine.workdir import Workdir
 from tfgan_zoo.errors import ZooError
 from tfgan_zoo.evaluation import report
 from tfgan_zoo.kinds import audio
+from tfgan_zoo.metrics import audio_extractors
 
 
 def decode_wav(blob):
@@ -119,7 +120,10 @@ def test_a_tflite_file_of_another_generator_fails_the_snr_check(audio_export, au
 
 
 def test_an_audio_run_evaluates_with_the_spoken_digit_classifier(audio_run, digits_data_dir,
-                                                                 tmp_path):
+                                                                 tmp_path, monkeypatch):
+    # Two members, not the zoo's five: the ensemble's path at two fifths of the training
+    # (tests/metrics/test_audio_extractors.py checks how members combine).
+    monkeypatch.setattr(audio_extractors, "MEMBERS", 2)
     with pytest.raises(ZooError, match="spoken_digits_espeak/small has only 10 examples"):
         report.evaluate_run(audio_run, "latest", data_dir=digits_data_dir, log=lambda _: None)
     # A copy of the run scored against the medium corpus: 160 test clips, enough for FID.
@@ -129,7 +133,7 @@ def test_an_audio_run_evaluates_with_the_spoken_digit_classifier(audio_run, digi
     files.write_text(os.path.join(run, "config.json"), config_lib.to_json(config))
     result = report.evaluate_run(run, "latest", num_samples=200, data_dir=digits_data_dir,
                                  log=lambda _: None)
-    assert result["unit"] == "clips" and result["extractor"].startswith("classifier:")
+    assert result["unit"] == "clips" and result["extractor"].endswith("(2 members)")
     assert 0.0 <= result["results"]["class_accuracy"] <= 1.0  # a conditional model's
     assert "class_accuracy" not in result["floor"]  # real clips are asked for nothing
     assert result["floor"]["fid"] < result["results"]["fid"]  # an untrained d=4 generator
@@ -146,9 +150,11 @@ def test_a_wavegan_with_a_class_head_steps_with_its_class_losses(digits_data_dir
     config.data.data_dir = digits_data_dir
     config.model.conditioning, config.model.label_projection = "acgan", True
     config.model.twin_classifier = twin
+    config.gan.g_aux_weight = 3.0  # the config's knob reaches the GAN (None: aux_weight)
     dataset, spec = audio.AudioKind().load(config, config.train.batch_size * config.gan.d_steps)
     gan = training.build_gan(config, spec)
     assert gan.conditioning == "acgan" and not gan.aux_fake and gan.twin == twin
+    assert (gan.aux_weight, gan.g_aux_weight) == (1.0, 3.0)
     assert [t.name.split(":")[0] for t in gan.discriminator.inputs] == ["audio", "label"]
     assert len(gan.discriminator.outputs) == (3 if twin else 2)
     logs = gan.train_step(next(iter(dataset)))
