@@ -158,15 +158,17 @@ def get_config(preset=None):
         config.train.batch_size = 32
         config.model.clusters = DEMO_CLUSTERS  # see above
         # The paper's five WGAN-GP critic updates cost 1.4 s a step here and reached only
-        # 1,200 steps in 30 minutes (IS 1.85 of the real 9.84). One hinge-loss critic update
-        # without the penalty costs 0.28 s, so 6,000 steps fit (README, audio section).
+        # 1,200 steps in 30 minutes (IS 1.85 of the real 9.84, by the single classifier of the
+        # time). One hinge-loss critic update without the penalty costs 0.28 s, so 6,000 steps
+        # fit (README, audio section).
         config.gan.loss = "hinge"
         config.gan.d_steps = 1
         config.gan.gp_weight = 0.0
         config.optimizer.g.learning_rate = 2e-4
         config.optimizer.d.learning_rate = 2e-4
         # No EMA of G, as the paper: an average over 0.999 lagged a generator still improving
-        # fast at step 6,000 (seed 0: IS 6.38 and 67% heard as asked, against 6.60 and 78%).
+        # fast at step 6,000 (seed 0: IS 6.38 and 67% heard as asked, against 6.60 and 78%, by the
+        # single classifier of the time, which the five-member one replaced).
         config.train.num_steps = 6_000
         config.train.log_every = 100
         config.train.sample_every = 500

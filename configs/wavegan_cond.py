@@ -10,7 +10,8 @@ minimises, and the projection term beside it (Miyato and Koyama 2018: logit = De
 <Embedding(label), h> on its last features), which compares each digit's clips with the real
 clips of that digit. Against the projection D alone this pair narrowed the spread over three
 demo seeds (inception score 5.42-5.98 against 4.07-6.60, heard as asked 61-75% against 46-78%,
-each table scored by its own spoken-digit classifier: see the README's audio section).
+each table scored by its own single spoken-digit classifier, before the five-member one: see
+the README's audio section).
 `--config.model.conditioning=projection --config.model.label_projection=False` is the earlier
 projection-only recipe.
 
