@@ -1,5 +1,6 @@
-"""The audio study scripts' own arithmetic: scripts/audio_classifier_spread.py's ensembles of
-classifier seeds and scripts/audio_cluster_purity.py's purity."""
+"""The audio study scripts' own arithmetic and flags: scripts/audio_classifier_spread.py's
+ensembles of classifier seeds, scripts/audio_cluster_purity.py's purity and
+scripts/wavegan_benchmark.py's --presets."""
 import os
 import sys
 
@@ -9,6 +10,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts"))
 import audio_classifier_spread  # noqa: E402
 import audio_cluster_purity  # noqa: E402
+import wavegan_benchmark  # noqa: E402
 
 
 def test_ensembles_are_groups_of_the_trained_seeds():
@@ -24,3 +26,12 @@ def test_purity_is_the_share_in_each_clusters_commonest_label():
     # cluster 0 holds 0, 0, 1 (2 right), cluster 1 holds 1, 1, 2 (2 right)
     assert audio_cluster_purity.purity(np.array([0, 0, 0, 1, 1, 1]), labels) == pytest.approx(4 / 6)
     assert audio_cluster_purity.purity(np.zeros(6, int), labels) == pytest.approx(3 / 6)
+
+
+def test_benchmark_refuses_an_unknown_preset_before_measuring(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["wavegan_benchmark.py", "--presets=demo,fast"])
+    monkeypatch.setattr(wavegan_benchmark, "matmul_peak", pytest.fail)  # nothing is measured
+    with pytest.raises(SystemExit):
+        wavegan_benchmark.main()
+    assert "error: unknown --presets fast; valid: paper, demo, demo_plain" in (
+        capsys.readouterr().err)
