@@ -46,13 +46,28 @@ def row(name, runs):
             f"{spread([b['recall'] for b in best], '.2f')} |")
 
 
+def classifier(best):
+    return f"`{best['extractor']}` (test accuracy {best['extractor_test_accuracy']:.4g}"
+
+
+def features(results):
+    """Which classifier scored each row. It is trained where the table is measured, the same
+    on one machine but not across CPUs (rounding differs over its 10 epochs), so rows measured
+    on different days may have been scored by different classifiers: then each row says which.
+    """
+    rulers = {name: classifier(runs[0]["best"]) for name, runs in results.items()}
+    if len(set(rulers.values())) == 1:
+        return f"Features: {next(iter(rulers.values()))}, on voices it never heard)"
+    return "Features, each row's own classifier (accuracy on voices it never heard): " + "; ".join(
+        f"`{name}` {ruler})" for name, ruler in rulers.items())
+
+
 def table(results, host):
     first = next(iter(results.values()))[0]["best"]
     lines = [
         f"Measured by `python scripts/audio_table.py` on {host}. Each cell: trained (best "
         "checkpoint by FID; mean and range over the seeds) / untrained generator / real-data "
-        f"floor (real training clips scored the same way). Features: `{first['extractor']}` "
-        f"(test accuracy {first['extractor_test_accuracy']:.3f}, on voices it never heard), "
+        f"floor (real training clips scored the same way). {features(results)}, "
         f"{first['num_generated']} generated clips against the {first['num_real']} test clips.",
         "",
         "| model | seeds | steps | wall time | inception score | FID | heard as asked | "

@@ -1,4 +1,5 @@
-"""scripts/audio_table.py: a trial's curve is read back from the run's TensorBoard log."""
+"""scripts/audio_table.py: a trial's curve is read back from the run's TensorBoard log, and the
+table names the classifier that scored each row."""
 import os
 import sys
 
@@ -26,3 +27,19 @@ def test_trial_curve_holds_every_evaluation_of_the_log(tmp_path):
     lines = list(audio_table.curve_lines({"wavegan_cond": [{"seed": 0, "curve": points}]}))
     assert lines[1:] == ["  step  1,500: classifier_score 1.9, class_accuracy 0.2",
                          "  step  3,000: classifier_score 4.5, class_accuracy 0.61"]
+
+
+def _scored_by(name, accuracy):
+    return [{"best": {"extractor": name, "extractor_test_accuracy": accuracy}}]
+
+
+def test_rows_scored_by_different_classifiers_each_name_their_own():
+    # The classifier is retrained on each machine; a table whose rows came from two machines
+    # must not credit both rows to the first row's classifier.
+    same = audio_table.features({"wavegan": _scored_by("classifier:a", 0.925),
+                                 "wavegan_cond": _scored_by("classifier:a", 0.925)})
+    assert same == "Features: `classifier:a` (test accuracy 0.925, on voices it never heard)"
+    mixed = audio_table.features({"wavegan": _scored_by("classifier:a", 0.925),
+                                  "wavegan_cond": _scored_by("classifier:a", 0.9375)})
+    assert "`wavegan` `classifier:a` (test accuracy 0.925)" in mixed
+    assert "`wavegan_cond` `classifier:a` (test accuracy 0.9375)" in mixed
