@@ -59,7 +59,7 @@ def features(results):
     if len(set(rulers.values())) == 1:
         return f"Features: {next(iter(rulers.values()))}, on voices it never heard)"
     return "Features, each row's own classifier (accuracy on voices it never heard): " + "; ".join(
-        f"`{name}` {ruler})" for name, ruler in rulers.items())
+        f"`{name}`: {ruler})" for name, ruler in rulers.items())
 
 
 def table(results, host):

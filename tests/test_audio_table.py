@@ -41,5 +41,5 @@ def test_rows_scored_by_different_classifiers_each_name_their_own():
     assert same == "Features: `classifier:a` (test accuracy 0.925, on voices it never heard)"
     mixed = audio_table.features({"wavegan": _scored_by("classifier:a", 0.925),
                                   "wavegan_cond": _scored_by("classifier:a", 0.9375)})
-    assert "`wavegan` `classifier:a` (test accuracy 0.925)" in mixed
-    assert "`wavegan_cond` `classifier:a` (test accuracy 0.9375)" in mixed
+    assert "`wavegan`: `classifier:a` (test accuracy 0.925)" in mixed
+    assert "`wavegan_cond`: `classifier:a` (test accuracy 0.9375)" in mixed
