@@ -46,20 +46,20 @@ def row(name, runs):
             f"{spread([b['recall'] for b in best], '.2f')} |")
 
 
-def classifier(best):
-    return f"`{best['extractor']}` (test accuracy {best['extractor_test_accuracy']:.4g}"
-
-
 def features(results):
     """Which classifier scored each row. It is trained where the table is measured, the same
     on one machine but not across CPUs (rounding differs over its 10 epochs), so rows measured
     on different days may have been scored by different classifiers: then each row says which.
     """
-    rulers = {name: classifier(runs[0]["best"]) for name, runs in results.items()}
+    rulers = {name: (runs[0]["best"]["extractor"], runs[0]["best"]["extractor_test_accuracy"])
+              for name, runs in results.items()}
     if len(set(rulers.values())) == 1:
-        return f"Features: {next(iter(rulers.values()))}, on voices it never heard)"
+        extractor, accuracy = next(iter(rulers.values()))
+        return (f"Features: `{extractor}` (test accuracy {accuracy:.4g}, on voices it never "
+                "heard)")
     return "Features, each row's own classifier (accuracy on voices it never heard): " + "; ".join(
-        f"`{name}`: {ruler})" for name, ruler in rulers.items())
+        f"`{name}`: `{extractor}` (test accuracy {accuracy:.4g})"
+        for name, (extractor, accuracy) in rulers.items())
 
 
 def table(results, host):
