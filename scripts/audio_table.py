@@ -20,7 +20,7 @@ import json
 import os
 import shutil
 
-from zoo_table import ROOT, evaluate, machine, spread, train, update_readme
+from zoo_table import ROOT, classifiers, evaluate, machine, spread, train, update_readme
 
 from tfgan_zoo import files
 
@@ -46,28 +46,14 @@ def row(name, runs):
             f"{spread([b['recall'] for b in best], '.2f')} |")
 
 
-def features(results):
-    """Which classifier scored each row. It is trained where the table is measured, the same
-    on one machine but not across CPUs (rounding differs over its 10 epochs), so rows measured
-    on different days may have been scored by different classifiers: then each row says which.
-    """
-    rulers = {name: (runs[0]["best"]["extractor"], runs[0]["best"]["extractor_test_accuracy"])
-              for name, runs in results.items()}
-    if len(set(rulers.values())) == 1:
-        extractor, accuracy = next(iter(rulers.values()))
-        return (f"Features: `{extractor}` (test accuracy {accuracy:.4g}, on voices it never "
-                "heard)")
-    return "Features, each row's own classifier (accuracy on voices it never heard): " + "; ".join(
-        f"`{name}`: `{extractor}` (test accuracy {accuracy:.4g})"
-        for name, (extractor, accuracy) in rulers.items())
-
-
 def table(results, host):
     first = next(iter(results.values()))[0]["best"]
     lines = [
         f"Measured by `python scripts/audio_table.py` on {host}. Each cell: trained (best "
         "checkpoint by FID; mean and range over the seeds) / untrained generator / real-data "
-        f"floor (real training clips scored the same way). {features(results)}, "
+        f"floor (real training clips scored the same way). Features: `{first['extractor']}` "
+        f"({classifiers({name: runs[0]['best'] for name, runs in results.items()})}, on "
+        "voices it never heard), "
         f"{first['num_generated']} generated clips against the {first['num_real']} test clips.",
         "",
         "| model | seeds | steps | wall time | inception score | FID | heard as asked | "

@@ -103,13 +103,14 @@ def row(name, entry, image_dir):
             f"| ![{name}]({image_dir}/{name}.png) |")
 
 
-def classifiers(results):
+def classifiers(bests):
     """The feature classifier's test accuracy, or each one's and its rows: on a machine
     without the cached classifier the zoo trains a new one, whose features (so FID's units)
-    differ a little, which a reader comparing rows measured on different days should know."""
+    differ a little, which a reader comparing rows measured on different days should know.
+    bests: {row name: the best-checkpoint record of one of its runs} (this table's and
+    scripts/audio_table.py's)."""
     rows_of = {}
-    for name, entry in results.items():
-        best = next(iter(entry["seeds"].values()))["best"]
+    for name, best in bests.items():
         rows_of.setdefault(f"{best['extractor_test_accuracy']:.3f}", []).append(name)
     if len(rows_of) == 1:
         return f"test accuracy {next(iter(rows_of))}"
@@ -121,12 +122,13 @@ def classifiers(results):
 def table(results, host, image_dir):
     first_entry = next(iter(results.values()))
     first = next(iter(first_entry["seeds"].values()))["best"]
+    bests = {name: next(iter(entry["seeds"].values()))["best"] for name, entry in results.items()}
     seeds = ", ".join(first_entry["seeds"])
     lines = [
         f"Measured by `python scripts/zoo_table.py` on {host}, seeds {seeds}: each cell is the "
         "mean (min-max) over the seeds of the best checkpoint by FID, beside the untrained "
         "generator and the real-data floor (training images scored the same way). Features: "
-        f"`{first['extractor']}` ({classifiers(results)}), "
+        f"`{first['extractor']}` ({classifiers(bests)}), "
         f"{first['num_generated']} samples against the {first['num_real']} test images. "
         "Wall time: the whole command, evaluations included.",
         "",
